@@ -48,9 +48,9 @@ var replyWords = map[string]Action{
 const maxReplyLen = 160
 
 type replyToken struct {
-	text  string
-	num   bool // all digits
-	hash  bool // written "#42": certainly an incident id
+	text string
+	num  bool // all digits
+	hash bool // written "#42": certainly an incident id
 }
 
 // ParseReply reads an SMS reply (SPEC §7). It is case- and
