@@ -1,0 +1,243 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+)
+
+func TestDecodeAlertmanager(t *testing.T) {
+	firing, err := decodeAlertmanager(readTestdata(t, "alertmanager-firing.json"), "press-line-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey := `{}:{alertname="HydraulicPressureLow"}`
+	if firing.Service != "press-line-1" || firing.Action != escalation.Trigger || firing.DedupKey != wantKey ||
+		firing.Intake != "alertmanager" || firing.DedupScope != "" {
+		t.Errorf("firing: got %+v", firing)
+	}
+	if got, want := firing.Summary, "Hydraulic pressure low on press line 1 (2 alerts)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if firing.Severity != escalation.SevCritical {
+		t.Errorf("severity %v, want critical (severity=page)", firing.Severity)
+	}
+	if firing.Source != "plc" {
+		t.Errorf("source %q, want the common job plc", firing.Source)
+	}
+	var d amDetails
+	if err := json.Unmarshal(firing.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Alerts) != 2 || d.Alerts[0].Labels["instance"] != "plc-3:9100" ||
+		d.Alerts[1].Annotations["description"] != "Pressure 85 bar < 90 bar for 2m" ||
+		d.Alerts[0].StartsAt != "2026-11-24T05:58:12.345Z" || !strings.HasPrefix(d.Alerts[0].GeneratorURL, "http://prometheus:9090/") {
+		t.Errorf("details do not list each alert's labels, annotations, start and URL: %s", firing.Details)
+	}
+	if d.GroupKey != wantKey || d.Receiver != "tocsin" || d.ExternalURL != "http://alertmanager:9093" {
+		t.Errorf("details %s", firing.Details)
+	}
+
+	resolved, err := decodeAlertmanager(readTestdata(t, "alertmanager-resolved.json"), "press-line-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolved.Action != escalation.Resolve || resolved.DedupKey != firing.DedupKey {
+		t.Errorf("resolved: action %q key %q, want resolve of %q", resolved.Action, resolved.DedupKey, firing.DedupKey)
+	}
+	if resolved.Summary != "Hydraulic pressure low on press line 1" {
+		t.Errorf("resolved summary %q", resolved.Summary)
+	}
+}
+
+func TestAlertGroupSeverityAndSummary(t *testing.T) {
+	alert := func(status string, labels map[string]string) amAlert {
+		return amAlert{Status: status, Labels: labels}
+	}
+	tests := []struct {
+		name    string
+		m       amMessage
+		sev     escalation.Severity
+		summary string
+	}{
+		{"critical", amMessage{CommonLabels: map[string]string{"severity": "critical", "alertname": "A"}}, escalation.SevCritical, "A"},
+		{"error", amMessage{CommonLabels: map[string]string{"severity": "error", "alertname": "A"}}, escalation.SevError, "A"},
+		{"warning", amMessage{CommonLabels: map[string]string{"severity": "WARNING", "alertname": "A"}}, escalation.SevWarning, "A"},
+		{"info", amMessage{CommonLabels: map[string]string{"severity": "info", "alertname": "A"}}, escalation.SevInfo, "A"},
+		{"page", amMessage{CommonLabels: map[string]string{"severity": "page", "alertname": "A"}}, escalation.SevCritical, "A"},
+		{"unknown label", amMessage{CommonLabels: map[string]string{"severity": "p2", "alertname": "A"}}, escalation.SevWarning, "A"},
+		{"no severity", amMessage{CommonLabels: map[string]string{"alertname": "A"}}, escalation.SevWarning, "A"},
+		{"worst of the alerts", amMessage{GroupLabels: map[string]string{"alertname": "B"}, Alerts: []amAlert{
+			alert("firing", map[string]string{"severity": "info"}),
+			alert("firing", map[string]string{"severity": "page"}),
+			alert("resolved", map[string]string{"severity": "warning"}),
+		}}, escalation.SevCritical, "B (2 alerts)"},
+		{"truncated alerts count", amMessage{CommonLabels: map[string]string{"alertname": "C"}, TruncatedAlerts: 5,
+			Alerts: []amAlert{alert("firing", nil)}}, escalation.SevWarning, "C (6 alerts)"},
+		{"single alert's own summary", amMessage{GroupKey: "{}:{}", Alerts: []amAlert{
+			{Status: "firing", Annotations: map[string]string{"summary": "disk full"}},
+		}}, escalation.SevWarning, "disk full"},
+		{"nothing to name it by", amMessage{GroupKey: "{}:{}"}, escalation.SevWarning, "alert group {}:{}"},
+		{"grafana title", amMessage{Title: "[FIRING:3] X", CommonLabels: map[string]string{"alertname": "X"}, Alerts: []amAlert{
+			alert("firing", nil), alert("firing", nil), alert("firing", nil),
+		}}, escalation.SevWarning, "[FIRING:3] X"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := groupSeverity(tt.m); got != tt.sev {
+				t.Errorf("severity %v, want %v", got, tt.sev)
+			}
+			if got := groupSummary(tt.m); got != tt.summary {
+				t.Errorf("summary %q, want %q", got, tt.summary)
+			}
+		})
+	}
+}
+
+func TestAlertGroupLongKeyAndSummary(t *testing.T) {
+	key := "{}:{" + strings.Repeat(`instance="x",`, 40) + "}"
+	body := []byte(`{"version":"4","status":"firing","groupKey":` + jsonString(key) +
+		`,"commonAnnotations":{"summary":` + jsonString(strings.Repeat("長", 2000)) + `},"alerts":[]}`)
+	ev, err := decodeAlertmanager(body, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.DedupKey) > maxDedupKey || !strings.HasPrefix(ev.DedupKey, "groupkey-sha256:") {
+		t.Errorf("long group key kept as %q", ev.DedupKey)
+	}
+	again, _ := decodeAlertmanager(body, "svc")
+	if again.DedupKey != ev.DedupKey {
+		t.Error("the digest of a group key is not stable")
+	}
+	if n := len([]rune(ev.Summary)); n != maxSummary {
+		t.Errorf("summary of %d characters, want it cut to %d", n, maxSummary)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestDecodeAlertmanagerInvalid(t *testing.T) {
+	good := readTestdata(t, "alertmanager-firing.json")
+	tests := []struct {
+		name    string
+		body    []byte
+		service string
+		field   string
+		msg     string
+	}{
+		{"no service in URL", good, "", "service", "the URL names no service"},
+		{"version 3", withField(t, good, "version", "3"), "s", "version", `unsupported Alertmanager webhook version "3"`},
+		{"no version", withField(t, good, "version", nil), "s", "version", `unsupported Alertmanager webhook version ""`},
+		{"no groupKey", withField(t, good, "groupKey", nil), "s", "groupKey", "groupKey is missing"},
+		{"no status", withField(t, good, "status", nil), "s", "status", "status is missing"},
+		{"unknown status", withField(t, good, "status", "pending"), "s", "status", `unknown status "pending"`},
+		{"alert status", withField(t, good, "alerts", []any{map[string]any{"status": "weird"}}), "s", "alerts[0].status", `alerts[0].status is "weird"`},
+		{"labels not strings", withField(t, good, "commonLabels", map[string]any{"severity": 1}), "s", "commonLabels", "must be a string, not number"},
+		{"alerts not a list", withField(t, good, "alerts", "none"), "s", "alerts", "must be an array, not string"},
+		{"not JSON", []byte(`<html>`), "s", "", "not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeAlertmanager(tt.body, tt.service)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if escalation.KindOf(err) != escalation.Invalid {
+				t.Errorf("kind %v, want Invalid", escalation.KindOf(err))
+			}
+			if got := escalation.FieldOf(err); got != tt.field {
+				t.Errorf("field %q, want %q", got, tt.field)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestDecodeGrafana(t *testing.T) {
+	firing, err := decodeGrafana(readTestdata(t, "grafana-firing.json"), "ovens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if firing.Action != escalation.Trigger || firing.Intake != "grafana" || firing.Severity != escalation.SevCritical ||
+		!strings.HasPrefix(firing.DedupKey, "{}/{__grafana_autogenerated__") {
+		t.Errorf("got %+v", firing)
+	}
+	if firing.Summary != "Oven 3 above 260 °C" {
+		t.Errorf("summary %q", firing.Summary)
+	}
+	var d amDetails
+	if err := json.Unmarshal(firing.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Title == "" || d.Message == "" || d.Alerts[0].DashboardURL == "" || d.Alerts[0].ValueString == "" || string(d.Alerts[0].Values) == "" {
+		t.Errorf("Grafana's title, message, URLs and values not kept: %s", firing.Details)
+	}
+	resolved, err := decodeGrafana(readTestdata(t, "grafana-resolved.json"), "ovens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolved.Action != escalation.Resolve || resolved.DedupKey != firing.DedupKey {
+		t.Errorf("resolved: %+v", resolved)
+	}
+
+	// A Grafana contact point without a summary annotation: the title.
+	noSummary := withField(t, readTestdata(t, "grafana-firing.json"), "commonAnnotations", map[string]any{})
+	ev, err := decodeGrafana(noSummary, "ovens")
+	if err != nil || ev.Summary != "[FIRING:1] Oven temperature high Line 2 (3 critical)" {
+		t.Errorf("summary without annotation %q, %v", ev.Summary, err)
+	}
+
+	legacy := []byte(`{"title":"[Alerting] CPU","ruleId":1,"ruleName":"CPU","state":"alerting","evalMatches":[]}`)
+	if _, err := decodeGrafana(legacy, "ovens"); err == nil || !strings.Contains(err.Error(), "legacy Grafana dashboard alert") {
+		t.Errorf("legacy body: %v, want a clear rejection", err)
+	}
+}
+
+func FuzzDecodeAlertmanager(f *testing.F) {
+	f.Add(readTestdata(f, "alertmanager-firing.json"))
+	f.Add(readTestdata(f, "alertmanager-resolved.json"))
+	f.Add([]byte(`{"version":"4","status":"firing","groupKey":"k","alerts":[{"status":"firing","labels":null}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := decodeAlertmanager(body, "svc")
+		checkGroupEvent(t, ev, err, "alertmanager")
+	})
+}
+
+func FuzzDecodeGrafana(f *testing.F) {
+	f.Add(readTestdata(f, "grafana-firing.json"))
+	f.Add(readTestdata(f, "grafana-resolved.json"))
+	f.Add([]byte(`{"state":"alerting","title":"x"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := decodeGrafana(body, "svc")
+		checkGroupEvent(t, ev, err, "grafana")
+	})
+}
+
+func checkGroupEvent(t *testing.T, ev escalation.Event, err error, intake string) {
+	t.Helper()
+	if err != nil {
+		if escalation.KindOf(err) != escalation.Invalid {
+			t.Fatalf("error of kind %v: %v", escalation.KindOf(err), err)
+		}
+		return
+	}
+	if ev.Intake != intake || ev.Service != "svc" || ev.DedupKey == "" || len(ev.DedupKey) > maxDedupKey {
+		t.Fatalf("accepted %+v", ev)
+	}
+	if ev.Action != escalation.Trigger && ev.Action != escalation.Resolve {
+		t.Fatalf("action %q", ev.Action)
+	}
+	if strings.TrimSpace(ev.Summary) == "" || len([]rune(ev.Summary)) > maxSummary {
+		t.Fatalf("summary %q", ev.Summary)
+	}
+	if !json.Valid(ev.Details) {
+		t.Fatalf("details %q", ev.Details)
+	}
+}
