@@ -1,0 +1,657 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine turns events into incidents and incidents into pages. It owns no
+// timers of its own beyond one: the next escalation due time, read from the
+// store, so a restarted engine resumes every incident where it was.
+type Engine struct {
+	store Store
+	log   *slog.Logger
+
+	mu     sync.RWMutex
+	policy *Policy // replaced whole by SetPolicy; never mutated
+
+	kick chan struct{} // wakes Run early (new incident, ack, policy change)
+
+	// Change notification: pending holds incident ids changed since the
+	// notifier last ran; the notifier goroutine (started by Run) owns the
+	// calls to subscribers, so a slow subscriber never slows ingest.
+	subMu   sync.Mutex
+	subs    map[int]func(Incident)
+	nextSub int
+	pending map[int64]struct{}
+	changed chan struct{}
+
+	outboxHook atomic.Pointer[func()] // wakes delivery when pages were queued
+	alive      atomic.Int64           // UnixNano of the last Run iteration
+}
+
+// Defaults used when the policy does not say.
+const (
+	// DefaultLoopGap separates repeat loops of a single-level policy.
+	DefaultLoopGap = 5 * time.Minute
+	// maxIdle bounds how long Run sleeps, so maintenance windows and the
+	// liveness signal are looked at even with nothing due.
+	maxIdle = 15 * time.Second
+	// MaxSummary is the longest summary accepted (PagerDuty's limit).
+	MaxSummary = 1024
+	// MaxDedupKey is the longest dedup key accepted (PagerDuty's limit).
+	MaxDedupKey = 255
+)
+
+// NewEngine returns an engine working from store with policy p.
+func NewEngine(store Store, p *Policy, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if p == nil {
+		p = &Policy{}
+	}
+	e := &Engine{
+		store:   store,
+		log:     log,
+		policy:  p,
+		kick:    make(chan struct{}, 1),
+		subs:    map[int]func(Incident){},
+		pending: map[int64]struct{}{},
+		changed: make(chan struct{}, 1),
+	}
+	e.alive.Store(time.Now().UnixNano())
+	return e
+}
+
+// Policy returns the policy in force. Callers must not modify it.
+func (e *Engine) Policy() *Policy {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.policy
+}
+
+// SetPolicy replaces the policy. Open incidents follow the new policy from
+// their next step on.
+func (e *Engine) SetPolicy(p *Policy) {
+	e.mu.Lock()
+	e.policy = p
+	e.mu.Unlock()
+	e.wake()
+}
+
+// OnOutbox registers fn to be called whenever notifications were queued.
+func (e *Engine) OnOutbox(fn func()) { e.outboxHook.Store(&fn) }
+
+func (e *Engine) outboxChanged() {
+	if fn := e.outboxHook.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// Subscribe calls fn after every change of an incident (from the notifier
+// goroutine, in order of changes per incident). cancel stops it.
+func (e *Engine) Subscribe(fn func(Incident)) (cancel func()) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	id := e.nextSub
+	e.nextSub++
+	e.subs[id] = fn
+	return func() {
+		e.subMu.Lock()
+		delete(e.subs, id)
+		e.subMu.Unlock()
+	}
+}
+
+func (e *Engine) markChanged(ids ...int64) {
+	e.subMu.Lock()
+	for _, id := range ids {
+		e.pending[id] = struct{}{}
+	}
+	e.subMu.Unlock()
+	select {
+	case e.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// LastTick is when the engine loop last ran; the systemd watchdog pings
+// only while it is recent.
+func (e *Engine) LastTick() time.Time { return time.Unix(0, e.alive.Load()) }
+
+// Run escalates due incidents until ctx ends. It also delivers change
+// notifications to subscribers.
+func (e *Engine) Run(ctx context.Context) error {
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		e.notifier(ctx)
+	}()
+	defer func() { <-notifierDone }()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		e.alive.Store(time.Now().UnixNano())
+		wait := e.runDue(ctx)
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *Engine) notifier(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.changed:
+		}
+		e.subMu.Lock()
+		ids := make([]int64, 0, len(e.pending))
+		for id := range e.pending {
+			ids = append(ids, id)
+		}
+		clear(e.pending)
+		subs := make([]func(Incident), 0, len(e.subs))
+		for _, fn := range e.subs {
+			subs = append(subs, fn)
+		}
+		e.subMu.Unlock()
+		if len(subs) == 0 {
+			continue
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			inc, err := e.store.Incident(ctx, id)
+			if err != nil {
+				continue
+			}
+			for _, fn := range subs {
+				fn(inc)
+			}
+		}
+	}
+}
+
+// runDue performs every due step and returns how long to wait for the next.
+func (e *Engine) runDue(ctx context.Context) time.Duration {
+	now := time.Now()
+	states, err := e.store.Due(ctx, now)
+	if err != nil {
+		e.log.Error("read due escalations", "err", err)
+		return time.Second
+	}
+	pol := e.Policy()
+	queued := false
+	for _, st := range states {
+		res := decide(st, pol, now, false)
+		if err := e.store.Step(ctx, res, now); err != nil {
+			if KindOf(err) != Conflict {
+				e.log.Error("escalation step", "incident", st.Incident.ID, "err", err)
+			}
+			continue
+		}
+		queued = queued || len(res.Pages) > 0
+		e.markChanged(st.Incident.ID)
+	}
+	if queued {
+		e.outboxChanged()
+	}
+	if len(states) >= 1000 {
+		return 0 // more are due
+	}
+	next, ok, err := e.store.NextDue(ctx)
+	if err != nil {
+		e.log.Error("read next due", "err", err)
+		return time.Second
+	}
+	if !ok {
+		return maxIdle
+	}
+	return min(max(time.Until(next), 0), maxIdle)
+}
+
+// Ingest validates ev, commits it and returns what the sender should be
+// told. It returns only after the commit.
+func (e *Engine) Ingest(ctx context.Context, ev Event) (IngestResult, error) {
+	pol := e.Policy()
+	if err := validateEvent(&ev, pol); err != nil {
+		return IngestResult{}, err
+	}
+	svc, _ := pol.Service(ev.Service)
+	res, err := e.store.Ingest(ctx, ev, svc.GroupBy.D(), time.Now())
+	if err != nil {
+		return res, err
+	}
+	if res.New || ev.Action != Trigger {
+		e.wake()
+	}
+	if res.IncidentID != 0 {
+		e.markChanged(res.IncidentID)
+	}
+	return res, nil
+}
+
+func validateEvent(ev *Event, pol *Policy) error {
+	if ev.Service == "" {
+		return Invalidf("service", "service is required")
+	}
+	if _, ok := pol.Service(ev.Service); !ok {
+		return Invalidf("service", "unknown service %q", ev.Service)
+	}
+	ev.Summary = strings.TrimSpace(ev.Summary)
+	if ev.Action == "" {
+		ev.Action = Trigger
+	}
+	switch ev.Action {
+	case Trigger:
+		if ev.Summary == "" {
+			return Invalidf("summary", "summary is required")
+		}
+	case Acknowledge, Resolve:
+		if ev.DedupKey == "" {
+			return Invalidf("dedup_key", "dedup_key is required to %s", ev.Action)
+		}
+	default:
+		return Invalidf("action", "unknown action %q", ev.Action)
+	}
+	if n := len([]rune(ev.Summary)); n > MaxSummary {
+		return Invalidf("summary", "summary is %d characters; the limit is %d", n, MaxSummary)
+	}
+	if len(ev.DedupKey) > MaxDedupKey {
+		return Invalidf("dedup_key", "dedup_key is %d bytes; the limit is %d", len(ev.DedupKey), MaxDedupKey)
+	}
+	if ev.Severity < SevCritical || ev.Severity > SevInfo {
+		return Invalidf("severity", "invalid severity")
+	}
+	if ev.Intake == "" {
+		ev.Intake = "api"
+	}
+	return nil
+}
+
+// Acknowledge acknowledges incident id on behalf of by (via the API).
+func (e *Engine) Acknowledge(ctx context.Context, id int64, by string) (Incident, error) {
+	return e.Transition(ctx, id, Acknowledged, by, "api")
+}
+
+// Resolve resolves incident id on behalf of by (via the API).
+func (e *Engine) Resolve(ctx context.Context, id int64, by string) (Incident, error) {
+	return e.Transition(ctx, id, Resolved, by, "api")
+}
+
+// Transition acknowledges or resolves incident id; via says how ("sms",
+// "dtmf", "button", "mqtt", "cli", ...). Pending pages stop at once. An
+// acknowledged incident re-triggers after the policy's ack_timeout.
+func (e *Engine) Transition(ctx context.Context, id int64, to Status, by, via string) (Incident, error) {
+	if by == "" {
+		by = via
+	}
+	now := time.Now()
+	var next time.Time
+	if to == Acknowledged {
+		if t := e.Policy().Settings.AckTimeout.D(); t > 0 {
+			next = now.Add(t)
+		}
+	}
+	inc, err := e.store.Transition(ctx, id, to, by, via, next, now)
+	if err != nil {
+		return inc, err
+	}
+	e.wake()
+	e.markChanged(id)
+	return inc, nil
+}
+
+// Escalate jumps incident id to its next level now.
+func (e *Engine) Escalate(ctx context.Context, id int64, by string) (Incident, error) {
+	st, err := e.store.State(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	if st.Incident.Status == Resolved {
+		return st.Incident, &Error{Kind: Conflict, Msg: fmt.Sprintf("incident #%d is resolved", id)}
+	}
+	now := time.Now()
+	res := decide(st, e.Policy(), now, true)
+	res.Timeline = append([]TimelineEntry{{At: now, Kind: KindEscalated, Detail: "escalated by " + by}}, res.Timeline...)
+	if err := e.store.Step(ctx, res, now); err != nil {
+		return Incident{}, err
+	}
+	if len(res.Pages) > 0 {
+		e.outboxChanged()
+	}
+	e.wake()
+	e.markChanged(id)
+	return e.store.Incident(ctx, id)
+}
+
+// Incident returns one incident with its timeline.
+func (e *Engine) Incident(ctx context.Context, id int64) (Incident, error) {
+	return e.store.Incident(ctx, id)
+}
+
+// Incidents lists incidents, newest first.
+func (e *Engine) Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
+	return e.store.Incidents(ctx, f)
+}
+
+// ZoneAlarms lists zones raised by open incidents.
+func (e *Engine) ZoneAlarms(ctx context.Context) ([]ZoneAlarm, error) { return e.store.ZoneAlarms(ctx) }
+
+// AckZone acknowledges every triggered incident that raised zone.
+func (e *Engine) AckZone(ctx context.Context, zone, by string) (int, error) {
+	return e.zoneTransition(ctx, zone, Acknowledged, by)
+}
+
+// ResolveZone resolves every open incident that raised zone.
+func (e *Engine) ResolveZone(ctx context.Context, zone, by string) (int, error) {
+	return e.zoneTransition(ctx, zone, Resolved, by)
+}
+
+func (e *Engine) zoneTransition(ctx context.Context, zone string, to Status, by string) (int, error) {
+	alarms, err := e.store.ZoneAlarms(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range alarms {
+		if a.Zone != zone || a.Status == to || (to == Acknowledged && a.Status != Triggered) {
+			continue
+		}
+		if _, err := e.Transition(ctx, a.IncidentID, to, by, "button"); err != nil {
+			if KindOf(err) == Conflict {
+				continue
+			}
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// AddTimeline records entries (call progress, delivery outcomes) on an
+// incident's timeline.
+func (e *Engine) AddTimeline(ctx context.Context, id int64, entries ...TimelineEntry) error {
+	if err := e.store.AddTimeline(ctx, id, entries...); err != nil {
+		return err
+	}
+	e.markChanged(id)
+	return nil
+}
+
+// Notify queues messages that are not escalation pages (confirmations,
+// bring-up tests) and wakes delivery.
+func (e *Engine) Notify(ctx context.Context, ns ...Notification) error {
+	if err := e.store.Enqueue(ctx, ns...); err != nil {
+		return err
+	}
+	e.outboxChanged()
+	return nil
+}
+
+// ReplyResult says what an SMS reply did.
+type ReplyResult struct {
+	Known   bool // the sender is a contact in the policy
+	Contact Contact
+	Reply   Reply
+	Err     error   // the text was not understood
+	IDs     []int64 // incidents changed
+	Answer  string  // the confirmation SMS queued for the sender
+}
+
+// Reply acts on an SMS reply from number. Only contacts in the policy are
+// obeyed; anything else changes nothing and is only reported. Each reply
+// from a contact is answered with a confirmation SMS.
+func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResult, error) {
+	pol := e.Policy()
+	var res ReplyResult
+	for _, c := range pol.Contacts {
+		if SameNumber(c.Phone, number, pol.Settings.DefaultRegion) {
+			res.Contact, res.Known = c, true
+			break
+		}
+	}
+	if !res.Known {
+		return res, nil
+	}
+	c := res.Contact
+	r, perr := ParseReply(text)
+	if perr != nil {
+		res.Err = perr
+		res.Answer = FormatNotUnderstood(c.Language)
+		return res, e.Notify(ctx, Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo})
+	}
+	res.Reply = r
+	var ids []int64
+	if r.IncidentID != 0 {
+		ids = []int64{r.IncidentID}
+	} else {
+		var err error
+		if ids, err = e.store.Paging(ctx, c.Phone); err != nil {
+			return res, err
+		}
+	}
+	to := Acknowledged
+	if r.Action == Resolve {
+		to = Resolved
+	}
+	now := time.Now()
+	for _, id := range ids {
+		if err := e.store.AddTimeline(ctx, id, TimelineEntry{At: now, Kind: KindReply,
+			Detail: fmt.Sprintf("%s reply %q from %s", via, text, c.ID)}); err != nil {
+			if KindOf(err) == 0 && strings.Contains(err.Error(), "FOREIGN KEY") {
+				continue // no such incident
+			}
+		}
+		if _, err := e.Transition(ctx, id, to, c.ID, via); err != nil {
+			if k := KindOf(err); k == NotFound || k == Conflict {
+				continue
+			}
+			return res, err
+		}
+		res.IDs = append(res.IDs, id)
+	}
+	res.Answer = FormatConfirm(r.Action, res.IDs, c.Name+" ("+c.ID+")", c.Language)
+	if c.Name == "" {
+		res.Answer = FormatConfirm(r.Action, res.IDs, c.ID, c.Language)
+	}
+	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo}
+	if len(res.IDs) == 1 {
+		n.IncidentID = res.IDs[0]
+	}
+	return res, e.Notify(ctx, n)
+}
+
+// decide computes one escalation step for st under pol at now. force fires
+// the next level at once (manual escalate). It is pure: no I/O.
+func decide(st EscalationState, pol *Policy, now time.Time, force bool) StepResult {
+	inc := st.Incident
+	res := StepResult{
+		IncidentID:    inc.ID,
+		ExpectStatus:  inc.Status,
+		ExpectLevel:   st.Level,
+		ExpectLoop:    st.Loop,
+		Status:        inc.Status,
+		Level:         st.Level,
+		Loop:          st.Loop,
+		LoopStartedAt: st.LoopStartedAt,
+		PolicyVersion: pol.Version,
+	}
+	note := func(kind, format string, args ...any) {
+		res.Timeline = append(res.Timeline, TimelineEntry{At: now, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+	switch inc.Status {
+	case Resolved:
+		return res // NextAt zero: nothing more
+	case Acknowledged:
+		// The ack timeout expired (or a manual escalate): page again from
+		// the first level.
+		res.Status = Triggered
+		res.Level, res.Loop, res.LoopStartedAt = 0, 0, now
+		if force {
+			note(KindRetriggered, "re-triggered by escalation")
+		} else {
+			note(KindRetriggered, "acknowledged but not resolved within the ack timeout; paging again")
+		}
+	}
+	svc, ok := pol.Service(inc.Service)
+	if !ok {
+		note(KindSuppressed, "service %q is not in policy v%d; nobody paged", inc.Service, pol.Version)
+		return res
+	}
+	ep, ok := pol.EscalationPolicy(svc.EscalationPolicy)
+	if !ok || len(ep.Levels) == 0 {
+		note(KindSuppressed, "no escalation policy for service %q; nobody paged", inc.Service)
+		return res
+	}
+	if in, until := pol.InMaintenance(inc.Service, now); in && !inc.Drill {
+		res.NextAt = until
+		if until.IsZero() || !until.After(now) {
+			res.NextAt = now.Add(time.Minute)
+		}
+		note(KindSuppressed, "maintenance window for %s until %s: nobody paged", inc.Service, res.NextAt.Format(time.RFC3339))
+		return res
+	}
+	if res.Level >= len(ep.Levels) {
+		// Policy shrank, or all levels fired: start the next loop, or
+		// re-fire the last level when escalating by hand.
+		switch {
+		case res.Loop < ep.Repeat:
+			res.Loop++
+			res.Level = 0
+			res.LoopStartedAt = now
+		case force:
+			res.Level = len(ep.Levels) - 1
+		default:
+			return res
+		}
+	}
+	lvl := ep.Levels[res.Level]
+	due := res.LoopStartedAt.Add(lvl.After.D())
+	if due.After(now) && !force {
+		res.NextAt = due
+		return res
+	}
+	pages, zones := targets(inc, lvl, pol, now, &res)
+	res.Level++
+	res.Pages = pages
+	res.Zones = zones
+	who := make([]string, 0, len(pages)+len(zones))
+	for _, p := range pages {
+		who = append(who, fmt.Sprintf("%s by %s", p.ContactID, p.Channel))
+	}
+	for _, z := range zones {
+		who = append(who, "zone "+z)
+	}
+	if len(who) == 0 {
+		who = append(who, "nobody on call")
+	}
+	note(KindLevel, "level %d (loop %d, policy v%d): %s", res.Level, res.Loop+1, pol.Version, strings.Join(who, ", "))
+	for _, z := range zones {
+		note(KindZone, "zone %s raised", z)
+	}
+
+	// When does the next step happen?
+	switch {
+	case res.Level < len(ep.Levels):
+		res.NextAt = res.LoopStartedAt.Add(ep.Levels[res.Level].After.D())
+		if res.NextAt.Before(now) {
+			res.NextAt = now
+		}
+	case res.Loop < ep.Repeat:
+		// The next loop starts after the same delay that separated the
+		// last two levels (DefaultLoopGap for a single level).
+		gap := DefaultLoopGap
+		if n := len(ep.Levels); n > 1 {
+			gap = max(ep.Levels[n-1].After.D()-ep.Levels[n-2].After.D(), time.Minute)
+		}
+		res.Loop++
+		res.Level = 0
+		res.LoopStartedAt = now.Add(gap)
+		res.NextAt = res.LoopStartedAt.Add(ep.Levels[0].After.D())
+	}
+	return res
+}
+
+// targets expands a level into pages and zones.
+func targets(inc Incident, lvl Level, pol *Policy, now time.Time, res *StepResult) ([]Notification, []string) {
+	var (
+		pages []Notification
+		zones []string
+		seen  = map[string]bool{}
+	)
+	add := func(contactID string, via []Channel) {
+		c, ok := pol.Contact(contactID)
+		if !ok {
+			return
+		}
+		if len(via) == 0 {
+			via = []Channel{SMS}
+		}
+		for _, ch := range via {
+			key := c.ID + "/" + string(ch)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			pages = append(pages, Notification{
+				IncidentID:    inc.ID,
+				ContactID:     c.ID,
+				Channel:       ch,
+				Number:        c.Phone,
+				Text:          FormatPage(inc, c.Language),
+				PolicyVersion: pol.Version,
+				Level:         res.Level + 1,
+				Severity:      inc.Severity,
+			})
+		}
+	}
+	for _, t := range lvl.Notify {
+		switch {
+		case t.Zone != "":
+			zones = append(zones, t.Zone)
+		case t.Contact != "":
+			add(t.Contact, t.Via)
+		case t.Schedule != "":
+			s, ok := pol.Schedule(t.Schedule)
+			if !ok {
+				continue
+			}
+			oc, err := OnCall(s, now)
+			if err != nil {
+				res.Timeline = append(res.Timeline, TimelineEntry{At: now, Kind: KindSuppressed,
+					Detail: fmt.Sprintf("schedule %s: %v", s.ID, err)})
+				continue
+			}
+			for _, id := range oc.Contacts {
+				add(id, t.Via)
+			}
+		}
+	}
+	return pages, zones
+}

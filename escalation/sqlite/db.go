@@ -1,0 +1,366 @@
+// Package sqlite is Tocsin's store: incidents, alerts, the escalation state,
+// the notification outbox, received SMS and the versioned policy, in one
+// SQLite database file (github.com/mattn/go-sqlite3).
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// transaction is on disk (the WAL is fsynced) before Commit returns, and
+// every caller acknowledges its sender only after that. A power cut can
+// lose nothing that was acknowledged; at most an event whose sender got no
+// answer, which the sender (HTTP client, MQTT broker) sends again.
+//
+// All writes go through one writer goroutine that owns the only write
+// connection. Writes that arrive while a transaction is running are applied
+// together in the next transaction, each inside its own savepoint (group
+// commit): one fsync serves many alerts, which is what lets a Raspberry Pi
+// take thousands of alerts a second without giving up durability.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open Tocsin database.
+type DB struct {
+	path  string
+	read  *sql.DB // pool of read connections
+	write *sql.DB // exactly one connection, used only by the writer goroutine
+
+	jobs chan *job
+	stop chan struct{}
+	done chan struct{}
+
+	closeOnce sync.Once
+}
+
+type job struct {
+	fn  func(tx *sql.Tx) error
+	err chan error
+}
+
+// maxBatch bounds how many writes share one transaction, so one commit
+// never holds the write lock for long.
+const maxBatch = 512
+
+// Open opens (creating if needed) the database at path, runs migrations
+// and starts the writer. Close releases it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create state directory: %w", err)
+		}
+	}
+	// Connection parameters, applied by the driver to every connection:
+	//   journal_mode=WAL   readers never block the writer and vice versa.
+	//   synchronous=FULL   fsync the WAL at every commit: an acknowledged
+	//                      alert survives a power cut (NORMAL could lose
+	//                      the last commits).
+	//   foreign_keys=on    rows cannot point at incidents that do not exist.
+	//   busy_timeout=5000  wait for a lock (e.g. a backup) instead of failing.
+	//   txlock=immediate   take the write lock at BEGIN, never upgrade later.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_busy_timeout", "5000")
+	dsn := "file:" + url.PathEscape(path) + "?"
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite3", dsn+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	q.Set("mode", "ro")
+	read, err := sql.Open("sqlite3", dsn+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	db := &DB{
+		path:  path,
+		read:  read,
+		write: write,
+		jobs:  make(chan *job, 1024),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go db.writer()
+	return db, nil
+}
+
+// Close stops the writer and closes the database.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		<-db.done
+		err = errors.Join(db.read.Close(), db.write.Close())
+	})
+	return err
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// migrate applies embedded migrations in order, each in a transaction,
+// recording the schema version in user_version.
+func migrate(ctx context.Context, db *sql.DB) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for i, name := range names {
+		if i < version {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// writer owns the write connection. It runs queued jobs in batches, each job
+// in its own savepoint so that one failing job does not undo the others,
+// and answers every job only after the batch committed.
+func (db *DB) writer() {
+	defer close(db.done)
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case <-db.stop:
+			db.drain()
+			return
+		case j := <-db.jobs:
+			batch = append(batch[:0], j)
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-db.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) drain() {
+	for {
+		select {
+		case j := <-db.jobs:
+			j.err <- errors.New("database closed")
+		default:
+			return
+		}
+	}
+}
+
+func (db *DB) runBatch(batch []*job) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.err <- escalation.Unavailablef(err, "database")
+		}
+		return
+	}
+	for i, j := range batch {
+		if len(batch) == 1 {
+			errs[i] = j.fn(tx)
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := j.fn(tx); err != nil {
+			errs[i] = err
+			tx.Exec("ROLLBACK TO job")
+		}
+		tx.Exec("RELEASE job")
+	}
+	if len(batch) == 1 && errs[0] != nil {
+		tx.Rollback()
+		batch[0].err <- errs[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, j := range batch {
+			j.err <- escalation.Unavailablef(err, "commit")
+		}
+		return
+	}
+	for i, j := range batch {
+		j.err <- errs[i]
+	}
+}
+
+// update runs fn inside the writer's transaction and returns once it is
+// committed (or failed and rolled back).
+func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	j := &job{fn: fn, err: make(chan error, 1)}
+	select {
+	case db.jobs <- j:
+	case <-db.stop:
+		return escalation.Unavailablef(errors.New("database closed"), "database")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the job will run; wait for its answer even if ctx ends,
+	// so a caller never reports failure for something that was committed.
+	return <-j.err
+}
+
+// Ping checks that the database answers and is writable.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec("CREATE TABLE IF NOT EXISTS healthcheck (x INTEGER); DELETE FROM healthcheck")
+		return err
+	})
+}
+
+// Backup copies the live database to dest with SQLite's online backup API;
+// it is safe while the daemon runs.
+func (db *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("backup: %s already exists", dest)
+	}
+	destDB, err := sql.Open("sqlite3", "file:"+url.PathEscape(dest))
+	if err != nil {
+		return err
+	}
+	defer destDB.Close()
+	dc, err := destDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	sc, err := db.read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return dc.Raw(func(d any) error {
+		return sc.Raw(func(s any) error {
+			b, err := d.(*sqlite3.SQLiteConn).Backup("main", s.(*sqlite3.SQLiteConn), "main")
+			if err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			for {
+				done, err := b.Step(256)
+				if err != nil {
+					b.Close()
+					return fmt.Errorf("backup: %w", err)
+				}
+				if done {
+					break
+				}
+			}
+			return b.Close()
+		})
+	})
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrFull || se.Code == sqlite3.ErrIoErr
+	}
+	return false
+}
+
+// wrapErr turns driver errors into domain errors a sender can act on.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if escalation.KindOf(err) != 0 {
+		return err
+	}
+	if isBusy(err) {
+		return escalation.Unavailablef(err, "%s", op)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "%", "\\%", "_", "\\_").Replace(s)
+}

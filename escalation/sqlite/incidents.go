@@ -1,0 +1,507 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+)
+
+var _ escalation.Store = (*DB)(nil)
+
+const incidentCols = `i.id, i.service, i.dedup_key, i.summary, i.severity, i.source, i.status,
+	i.details, i.created_at, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by,
+	i.alert_count, i.drill, COALESCE(e.level, 0), COALESCE(e.loop, 0)`
+
+const incidentFrom = ` FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(r scanner) (escalation.Incident, error) {
+	var (
+		inc      escalation.Incident
+		details  sql.NullString
+		created  int64
+		ack, res sql.NullInt64
+		drill    int
+		status   string
+	)
+	err := r.Scan(&inc.ID, &inc.Service, &inc.DedupKey, &inc.Summary, &inc.Severity, &inc.Source, &status,
+		&details, &created, &ack, &inc.AcknowledgedBy, &res, &inc.ResolvedBy,
+		&inc.AlertCount, &drill, &inc.Level, &inc.Loop)
+	if err != nil {
+		return inc, err
+	}
+	inc.Status = escalation.Status(status)
+	inc.CreatedAt = fromMS(created)
+	inc.AcknowledgedAt = timePtr(ack)
+	inc.ResolvedAt = timePtr(res)
+	inc.Drill = drill != 0
+	if details.Valid && details.String != "" {
+		inc.Details = []byte(details.String)
+	}
+	return inc, nil
+}
+
+func newDedupKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Ingest records ev and applies PagerDuty dedup semantics:
+//   - trigger on an open incident with the same (service, scope, key) adds
+//     an alert to it; otherwise it opens a new incident, due to escalate now;
+//   - acknowledge/resolve act on the open incident with that key; for an
+//     unknown key they are recorded and dropped;
+//   - groupBy > 0 folds a trigger into the most recent incident with the
+//     same key even if it was resolved within the window (storm control).
+func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Duration, now time.Time) (escalation.IngestResult, error) {
+	var res escalation.IngestResult
+	if ev.Action == escalation.Trigger && ev.DedupKey == "" {
+		ev.DedupKey = newDedupKey()
+	}
+	details := nullString(string(ev.Details))
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res = escalation.IngestResult{DedupKey: ev.DedupKey}
+		var (
+			id     int64
+			status string
+		)
+		err := tx.QueryRow(`SELECT id, status FROM incidents
+			WHERE service = ? AND dedup_scope = ? AND dedup_key = ? AND status != 'resolved'`,
+			ev.Service, ev.DedupScope, ev.DedupKey).Scan(&id, &status)
+		found := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if !found && ev.Action == escalation.Trigger && groupBy > 0 {
+			err := tx.QueryRow(`SELECT id FROM incidents
+				WHERE service = ? AND dedup_scope = ? AND dedup_key = ? AND created_at >= ?
+				ORDER BY id DESC LIMIT 1`,
+				ev.Service, ev.DedupScope, ev.DedupKey, ms(now.Add(-groupBy))).Scan(&id)
+			if err == nil {
+				// Reopen by folding: the old incident stays resolved; the
+				// alert is attached to it and no new page goes out.
+				found, status = true, string(escalation.Resolved)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		switch {
+		case ev.Action == escalation.Trigger && !found:
+			r, err := tx.Exec(`INSERT INTO incidents (service, dedup_scope, dedup_key, summary, severity,
+				source, status, details, created_at, last_alert_at, alert_count, drill)
+				VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, 1, ?)`,
+				ev.Service, ev.DedupScope, ev.DedupKey, ev.Summary, int(ev.Severity), ev.Source,
+				details, ms(now), ms(now), boolInt(ev.Intake == "drill"))
+			if err != nil {
+				return err
+			}
+			id, _ = r.LastInsertId()
+			if _, err := tx.Exec(`INSERT INTO escalations (incident_id, level, loop, loop_started_at, next_at)
+				VALUES (?, 0, 0, ?, ?)`, id, ms(now), ms(now)); err != nil {
+				return err
+			}
+			res.New, res.Status = true, escalation.Triggered
+			if err := addTimeline(tx, id, now, escalation.KindTriggered,
+				fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary)); err != nil {
+				return err
+			}
+		case ev.Action == escalation.Trigger:
+			res.Status = escalation.Status(status)
+			// Keep the worst severity seen; the latest summary wins.
+			if _, err := tx.Exec(`UPDATE incidents SET alert_count = alert_count + 1, last_alert_at = ?,
+				severity = MIN(severity, ?) WHERE id = ?`, ms(now), int(ev.Severity), id); err != nil {
+				return err
+			}
+		case !found:
+			res.Dropped = true
+		default:
+			res.Status = escalation.Status(status)
+			to := escalation.Acknowledged
+			if ev.Action == escalation.Resolve {
+				to = escalation.Resolved
+			}
+			if status != string(to) && status != string(escalation.Resolved) {
+				by := ev.Source
+				if by == "" {
+					by = ev.Intake
+				}
+				if err := transition(tx, id, to, by, ev.Intake, time.Time{}, now); err != nil {
+					return err
+				}
+				res.Status = to
+			}
+		}
+		if !res.Dropped {
+			res.IncidentID = id
+		}
+		var incID any
+		if id != 0 && !res.Dropped {
+			incID = id
+		}
+		if _, err := tx.Exec(`INSERT INTO alerts (incident_id, received_at, intake, service, action,
+			dedup_key, summary, severity, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			incID, ms(now), ev.Intake, ev.Service, string(ev.Action), ev.DedupKey, ev.Summary,
+			int(ev.Severity), ev.Source, details); err != nil {
+			return err
+		}
+		if id != 0 && !res.New && !res.Dropped && ev.Action == escalation.Trigger {
+			return addTimeline(tx, id, now, escalation.KindAlert,
+				fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary))
+		}
+		return nil
+	})
+	return res, wrapErr("ingest", err)
+}
+
+// Transition acknowledges or resolves incident id.
+func (db *DB) Transition(ctx context.Context, id int64, to escalation.Status, by, via string, next, now time.Time) (escalation.Incident, error) {
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRow(`SELECT status FROM incidents WHERE id = ?`, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return escalation.NotFoundf("incident #%d not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if escalation.Status(status) == escalation.Resolved {
+			return &escalation.Error{Kind: escalation.Conflict, Msg: fmt.Sprintf("incident #%d is already resolved", id)}
+		}
+		if escalation.Status(status) == to {
+			return nil // idempotent: acknowledging twice is not an error
+		}
+		return transition(tx, id, to, by, via, next, now)
+	})
+	if err != nil {
+		return escalation.Incident{}, wrapErr("transition", err)
+	}
+	return db.Incident(ctx, id)
+}
+
+func transition(tx *sql.Tx, id int64, to escalation.Status, by, via string, next, now time.Time) error {
+	var q string
+	switch to {
+	case escalation.Acknowledged:
+		q = `UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ?`
+	case escalation.Resolved:
+		q = `UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE id = ?`
+	default:
+		return escalation.Invalidf("status", "cannot move an incident to %q", to)
+	}
+	if _, err := tx.Exec(q, ms(now), by, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`UPDATE escalations SET next_at = ? WHERE incident_id = ?`, nullMS(next), id); err != nil {
+		return err
+	}
+	// Stop everything still pending for this incident. A digest that also
+	// covers other open incidents stays queued.
+	if _, err := tx.Exec(`UPDATE outbox SET status = 'failed', error = 'cancelled: incident ' || ?, updated_at = ?
+		WHERE status = 'queued' AND incident_id = ?
+		AND NOT EXISTS (SELECT 1 FROM outbox_covers c JOIN incidents o ON o.id = c.incident_id
+			WHERE c.outbox_id = outbox.id AND o.id != ? AND o.status = 'triggered')`,
+		string(to), ms(now), id, id); err != nil {
+		return err
+	}
+	if to == escalation.Resolved {
+		if _, err := tx.Exec(`DELETE FROM zone_alarms WHERE incident_id = ?`, id); err != nil {
+			return err
+		}
+	}
+	detail := fmt.Sprintf("%s by %s", to, by)
+	if via != "" {
+		detail += " via " + via
+	}
+	return addTimeline(tx, id, now, string(to), detail)
+}
+
+func addTimeline(tx *sql.Tx, id int64, at time.Time, kind, detail string) error {
+	_, err := tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)`, id, ms(at), kind, detail)
+	return err
+}
+
+// AddTimeline appends entries to incident id's timeline.
+func (db *DB) AddTimeline(ctx context.Context, id int64, entries ...escalation.TimelineEntry) error {
+	return wrapErr("timeline", db.update(ctx, func(tx *sql.Tx) error {
+		for _, e := range entries {
+			if err := addTimeline(tx, id, e.At, e.Kind, e.Detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Incident returns incident id with its timeline.
+func (db *DB) Incident(ctx context.Context, id int64) (escalation.Incident, error) {
+	inc, err := scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentCols+incidentFrom+` WHERE i.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return inc, escalation.NotFoundf("incident #%d not found", id)
+	}
+	if err != nil {
+		return inc, wrapErr("incident", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT at, kind, detail FROM timeline WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return inc, wrapErr("timeline", err)
+	}
+	defer rows.Close()
+	inc.Timeline = []escalation.TimelineEntry{}
+	for rows.Next() {
+		var (
+			e  escalation.TimelineEntry
+			at int64
+		)
+		if err := rows.Scan(&at, &e.Kind, &e.Detail); err != nil {
+			return inc, err
+		}
+		e.At = fromMS(at)
+		inc.Timeline = append(inc.Timeline, e)
+	}
+	return inc, rows.Err()
+}
+
+// Incidents lists incidents newest first.
+func (db *DB) Incidents(ctx context.Context, f escalation.IncidentFilter) ([]escalation.Incident, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Status != "" {
+		where = append(where, "i.status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Open {
+		where = append(where, "i.status != 'resolved'")
+	}
+	if f.Service != "" {
+		where = append(where, "i.service = ?")
+		args = append(args, f.Service)
+	}
+	q := `SELECT ` + incidentCols + incidentFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += " ORDER BY i.id DESC LIMIT ? OFFSET ?"
+	args = append(args, f.Limit, f.Offset)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr("incidents", err)
+	}
+	defer rows.Close()
+	out := []escalation.Incident{}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// NextDue returns the earliest escalation due time.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var v sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_at) FROM escalations WHERE next_at IS NOT NULL`).Scan(&v); err != nil {
+		return time.Time{}, false, wrapErr("next due", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(v.Int64), true, nil
+}
+
+// Due lists the escalation states due at or before now, oldest first.
+func (db *DB) Due(ctx context.Context, now time.Time) ([]escalation.EscalationState, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+incidentCols+`, e.loop_started_at, e.next_at, e.policy_version`+
+		incidentFrom+` WHERE e.next_at IS NOT NULL AND e.next_at <= ? ORDER BY i.severity, e.next_at, i.id LIMIT 1000`, ms(now))
+	if err != nil {
+		return nil, wrapErr("due", err)
+	}
+	defer rows.Close()
+	var out []escalation.EscalationState
+	for rows.Next() {
+		var (
+			st            escalation.EscalationState
+			inc           escalation.Incident
+			details       sql.NullString
+			created       int64
+			ack, res      sql.NullInt64
+			drill         int
+			status        string
+			loopStart, nx int64
+		)
+		if err := rows.Scan(&inc.ID, &inc.Service, &inc.DedupKey, &inc.Summary, &inc.Severity, &inc.Source, &status,
+			&details, &created, &ack, &inc.AcknowledgedBy, &res, &inc.ResolvedBy,
+			&inc.AlertCount, &drill, &inc.Level, &inc.Loop, &loopStart, &nx, &st.PolicyVersion); err != nil {
+			return nil, err
+		}
+		inc.Status = escalation.Status(status)
+		inc.CreatedAt = fromMS(created)
+		inc.AcknowledgedAt = timePtr(ack)
+		inc.ResolvedAt = timePtr(res)
+		inc.Drill = drill != 0
+		if details.Valid && details.String != "" {
+			inc.Details = []byte(details.String)
+		}
+		st.Incident = inc
+		st.Level, st.Loop = inc.Level, inc.Loop
+		st.LoopStartedAt = fromMS(loopStart)
+		st.NextAt = fromMS(nx)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// Step commits one escalation step atomically.
+func (db *DB) Step(ctx context.Context, s escalation.StepResult, now time.Time) error {
+	return wrapErr("escalation step", db.update(ctx, func(tx *sql.Tx) error {
+		var (
+			status      string
+			level, loop int
+		)
+		err := tx.QueryRow(`SELECT i.status, e.level, e.loop FROM incidents i JOIN escalations e ON e.incident_id = i.id
+			WHERE i.id = ?`, s.IncidentID).Scan(&status, &level, &loop)
+		if err != nil {
+			return err
+		}
+		if escalation.Status(status) != s.ExpectStatus || level != s.ExpectLevel || loop != s.ExpectLoop {
+			return &escalation.Error{Kind: escalation.Conflict, Msg: fmt.Sprintf("incident #%d changed", s.IncidentID)}
+		}
+		if s.Status != escalation.Status(status) {
+			if s.Status != escalation.Triggered {
+				return fmt.Errorf("step may only re-trigger, not move to %s", s.Status)
+			}
+			if _, err := tx.Exec(`UPDATE incidents SET status = 'triggered', acknowledged_at = NULL,
+				acknowledged_by = '' WHERE id = ?`, s.IncidentID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?,
+			policy_version = ? WHERE incident_id = ?`, s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt),
+			s.PolicyVersion, s.IncidentID); err != nil {
+			return err
+		}
+		for _, e := range s.Timeline {
+			if err := addTimeline(tx, s.IncidentID, e.At, e.Kind, e.Detail); err != nil {
+				return err
+			}
+		}
+		for _, z := range s.Zones {
+			if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?)
+				ON CONFLICT DO NOTHING`, s.IncidentID, z, ms(now)); err != nil {
+				return err
+			}
+		}
+		for _, n := range s.Pages {
+			if n.IncidentID == 0 {
+				n.IncidentID = s.IncidentID
+			}
+			if err := enqueue(tx, n, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// ZoneAlarms lists the zones raised by open incidents.
+func (db *DB) ZoneAlarms(ctx context.Context) ([]escalation.ZoneAlarm, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT z.zone, i.id, i.severity, i.status, z.since
+		FROM zone_alarms z JOIN incidents i ON i.id = z.incident_id
+		WHERE i.status != 'resolved' ORDER BY z.zone, i.id`)
+	if err != nil {
+		return nil, wrapErr("zone alarms", err)
+	}
+	defer rows.Close()
+	var out []escalation.ZoneAlarm
+	for rows.Next() {
+		var (
+			z      escalation.ZoneAlarm
+			status string
+			since  int64
+		)
+		if err := rows.Scan(&z.Zone, &z.IncidentID, &z.Severity, &status, &since); err != nil {
+			return nil, err
+		}
+		z.Status = escalation.Status(status)
+		z.Since = fromMS(since)
+		out = append(out, z)
+	}
+	return out, rows.Err()
+}
+
+// Paging returns the triggered incidents paged to number, oldest first.
+func (db *DB) Paging(ctx context.Context, number string) ([]int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT i.id FROM outbox o
+		JOIN outbox_covers c ON c.outbox_id = o.id JOIN incidents i ON i.id = c.incident_id
+		WHERE o.number = ? AND o.status IN ('sending', 'sent', 'queued') AND i.status = 'triggered'
+		ORDER BY i.id`, number)
+	if err != nil {
+		return nil, wrapErr("paging", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// State returns incident id's escalation state.
+func (db *DB) State(ctx context.Context, id int64) (escalation.EscalationState, error) {
+	var (
+		st            escalation.EscalationState
+		loopStart     int64
+		next          sql.NullInt64
+		policyVersion int64
+	)
+	inc, err := db.Incident(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	err = db.read.QueryRowContext(ctx, `SELECT loop_started_at, next_at, policy_version FROM escalations
+		WHERE incident_id = ?`, id).Scan(&loopStart, &next, &policyVersion)
+	if err != nil {
+		return st, wrapErr("escalation state", err)
+	}
+	st.Incident = inc
+	st.Level, st.Loop = inc.Level, inc.Loop
+	st.LoopStartedAt = fromMS(loopStart)
+	if next.Valid {
+		st.NextAt = fromMS(next.Int64)
+	}
+	st.PolicyVersion = policyVersion
+	return st, nil
+}
