@@ -1,0 +1,413 @@
+package modem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warthog618/sms"
+)
+
+// Options configures a Modem. The zero value is usable.
+type Options struct {
+	// CommandTimeout bounds every command that has no tighter ctx deadline.
+	// Default 10s.
+	CommandTimeout time.Duration
+	// SMSTimeout bounds one AT+CMGS exchange, which waits for the network.
+	// Default 60s.
+	SMSTimeout time.Duration
+	// Trace, when set, receives every byte read and written, one line per
+	// chunk ("r: ..." / "w: ..."), quoted so control bytes are visible.
+	Trace io.Writer
+	// Profile names the module family ("generic", "sim7600", "ec25",
+	// "sim800"); empty means generic.
+	Profile string
+	// Logger receives failures that have no caller to return to: an inbound
+	// SMS that could not be read or handled in a URC handler. Nil discards.
+	Logger *slog.Logger
+}
+
+// Modem is an AT command engine on a byte stream. Its methods are safe for
+// concurrent use; commands are serialised.
+type Modem struct {
+	rw   io.ReadWriter
+	opts Options
+	log  *slog.Logger
+
+	sem chan struct{} // one command exchange at a time; held by the caller
+
+	mu     sync.Mutex // guards active, urcs, pending URC queue, readErr
+	active *exchange  // the command waiting for its answer; owned by the caller holding sem
+	urcs   map[string]func(line string)
+	queue  []string      // URC lines not yet dispatched (unbounded: the reader never blocks)
+	wake   chan struct{} // signals the dispatcher that queue grew
+	rerr   error         // why the reader stopped
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close
+	readDone  chan struct{} // closed when the reader goroutine returns
+	dispDone  chan struct{} // closed when the dispatcher goroutine returns
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	traceMu sync.Mutex
+
+	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
+
+	smsMu     sync.Mutex
+	onSMS     func(ctx context.Context, msg InboundSMS) error
+	initPIN   string
+	storageMu sync.Mutex
+}
+
+// exchange is one command in flight. The reader goroutine fills it; the
+// caller waits on done and prompt.
+type exchange struct {
+	cmd      string // for echo suppression and URC/answer disambiguation
+	echo     string // a line to drop once if it comes back (echo before ATE0)
+	info     []string
+	done     chan error    // buffered(1): the final result
+	prompt   chan struct{} // buffered(1): the "> " SMS prompt
+	finished bool
+}
+
+// New starts a Modem on rw. It starts the reader goroutine (stopped by Close,
+// or when a Read fails) and the URC dispatcher goroutine (stopped by Close).
+func New(rw io.ReadWriter, opts Options) *Modem {
+	if opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = 10 * time.Second
+	}
+	if opts.SMSTimeout <= 0 {
+		opts.SMSTimeout = 60 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Modem{
+		rw:       rw,
+		opts:     opts,
+		log:      log,
+		sem:      make(chan struct{}, 1),
+		urcs:     map[string]func(string){},
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+		readDone: make(chan struct{}),
+		dispDone: make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		enc:      sms.NewEncoder(sms.AsSubmit),
+	}
+	m.urcs["+CMTI:"] = m.handleCMTI
+	go m.readLoop()
+	go m.dispatchLoop()
+	return m
+}
+
+// Close stops the Modem. Pending and later calls fail with ErrClosed. If the
+// stream is an io.Closer it is closed, which ends the reader; otherwise the
+// reader ends at the stream's next read error. Close waits for the URC
+// dispatcher (so a handler running now finishes first).
+func (m *Modem) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.closed)
+		m.cancel()
+		if c, ok := m.rw.(io.Closer); ok {
+			err = c.Close()
+			<-m.readDone
+		}
+		<-m.dispDone
+	})
+	return err
+}
+
+// Done is closed when the Modem is closed or its port failed; Err then says
+// why.
+func (m *Modem) Done() <-chan struct{} { return m.readDone }
+
+// Err returns why the reader stopped, or nil while it runs.
+func (m *Modem) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rerr
+}
+
+// HandleURC routes unsolicited lines starting with prefix (such as "RING"
+// or "+CLIP:") to h. The longest matching prefix wins. Handlers run one at a
+// time on the dispatcher goroutine, in the order the lines arrived, and may
+// call the Modem's methods. A nil h removes the route.
+//
+// A line that also answers the command in flight (an AT+CREG? answered by
+// "+CREG: 0,1") goes to the command, not to the handler.
+func (m *Modem) HandleURC(prefix string, h func(line string)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h == nil {
+		delete(m.urcs, prefix)
+		return
+	}
+	m.urcs[prefix] = h
+}
+
+// Command sends cmd (such as "AT+CSQ") and returns the information lines
+// that came before the final result. A failure result is returned as an
+// error: *CMEError, *CMSError, or one of the sentinels, wrapped with cmd.
+func (m *Modem) Command(ctx context.Context, cmd string) ([]string, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+	return m.command(ctx, cmd, m.opts.CommandTimeout)
+}
+
+func (m *Modem) lock(ctx context.Context) error {
+	select {
+	case <-m.closed:
+		return ErrClosed
+	default:
+	}
+	select {
+	case m.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.closed:
+		return ErrClosed
+	}
+}
+
+func (m *Modem) unlock() { <-m.sem }
+
+// command runs one exchange; the caller holds sem.
+func (m *Modem) command(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
+	if strings.ContainsAny(cmd, "\r\n\x1a\x1b") {
+		return nil, fmt.Errorf("modem: command %q contains a control character", cmd)
+	}
+	x := m.begin(cmd, cmd)
+	defer m.end(x)
+	if err := m.write(cmd + "\r"); err != nil {
+		return nil, err
+	}
+	return m.wait(ctx, x, timeout)
+}
+
+func (m *Modem) begin(cmd, echo string) *exchange {
+	x := &exchange{
+		cmd:    strings.ToUpper(cmd),
+		echo:   echo,
+		done:   make(chan error, 1),
+		prompt: make(chan struct{}, 1),
+	}
+	m.mu.Lock()
+	m.active = x
+	m.mu.Unlock()
+	return x
+}
+
+func (m *Modem) end(x *exchange) {
+	m.mu.Lock()
+	if m.active == x {
+		m.active = nil
+	}
+	m.mu.Unlock()
+}
+
+// wait waits for x's final result.
+func (m *Modem) wait(ctx context.Context, x *exchange, timeout time.Duration) ([]string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-x.done:
+		m.mu.Lock()
+		info := x.info
+		m.mu.Unlock()
+		if err != nil {
+			return info, fmt.Errorf("%s: %w", x.cmd, err)
+		}
+		return info, nil
+	case <-t.C:
+		return nil, fmt.Errorf("%s: no final result within %v: %w", x.cmd, timeout, ErrTimeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: %w", x.cmd, ctx.Err())
+	case <-m.readDone:
+		return nil, fmt.Errorf("%s: %w", x.cmd, m.readErr())
+	}
+}
+
+// waitPrompt waits for the "> " prompt of x.
+func (m *Modem) waitPrompt(ctx context.Context, x *exchange, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-x.prompt:
+		return nil
+	case err := <-x.done:
+		if err == nil {
+			err = errors.New("final result OK instead of the > prompt")
+		}
+		return fmt.Errorf("%s: %w", x.cmd, err)
+	case <-t.C:
+		return fmt.Errorf("%s: no > prompt within %v: %w", x.cmd, timeout, ErrTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", x.cmd, ctx.Err())
+	case <-m.readDone:
+		return fmt.Errorf("%s: %w", x.cmd, m.readErr())
+	}
+}
+
+func (m *Modem) readErr() error {
+	select {
+	case <-m.closed:
+		return ErrClosed
+	default:
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rerr != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, m.rerr)
+	}
+	return ErrClosed
+}
+
+func (m *Modem) write(s string) error {
+	select {
+	case <-m.closed:
+		return ErrClosed
+	case <-m.readDone:
+		return m.readErr()
+	default:
+	}
+	m.trace("w", []byte(s))
+	if _, err := io.WriteString(m.rw, s); err != nil {
+		return fmt.Errorf("modem: write: %w", err)
+	}
+	return nil
+}
+
+func (m *Modem) trace(dir string, b []byte) {
+	if m.opts.Trace == nil {
+		return
+	}
+	m.traceMu.Lock()
+	defer m.traceMu.Unlock()
+	fmt.Fprintf(m.opts.Trace, "%s: %s\n", dir, strconv.Quote(string(b)))
+}
+
+// readLoop is the only reader of the port. It never blocks on anything but
+// Read: answers go into the active exchange, URCs onto the queue.
+func (m *Modem) readLoop() {
+	defer close(m.readDone)
+	var sc scanner
+	buf := make([]byte, 1024)
+	var evs []event
+	for {
+		n, err := m.rw.Read(buf)
+		if n > 0 {
+			m.trace("r", buf[:n])
+			evs = sc.feed(buf[:n], evs[:0])
+			for _, ev := range evs {
+				m.route(ev)
+			}
+		}
+		if err != nil {
+			m.mu.Lock()
+			m.rerr = err
+			m.mu.Unlock()
+			return
+		}
+	}
+}
+
+// route decides where one event goes.
+func (m *Modem) route(ev event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x := m.active
+	if x != nil && x.finished {
+		x = nil
+	}
+	if ev.prompt {
+		if x != nil {
+			select {
+			case x.prompt <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
+	line := ev.line
+	if x != nil && x.echo != "" && strings.EqualFold(line, x.echo) {
+		x.echo = "" // drop the echo once
+		return
+	}
+	if prefix := m.urcPrefix(line); prefix != "" {
+		name := strings.ToUpper(strings.TrimSuffix(prefix, ":"))
+		if x == nil || !strings.Contains(x.cmd, name) {
+			m.queue = append(m.queue, line)
+			select {
+			case m.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+	if x == nil {
+		return // a stray line: a late answer or noise
+	}
+	kind, err := parseFinal(line)
+	if kind == notFinal {
+		x.info = append(x.info, line)
+		return
+	}
+	x.finished = true
+	x.done <- err
+}
+
+// urcPrefix returns the longest registered prefix of line; m.mu is held.
+func (m *Modem) urcPrefix(line string) string {
+	best := ""
+	for p := range m.urcs {
+		if len(p) > len(best) && strings.HasPrefix(line, p) {
+			best = p
+		}
+	}
+	return best
+}
+
+// dispatchLoop delivers URC lines to their handlers in arrival order.
+func (m *Modem) dispatchLoop() {
+	defer close(m.dispDone)
+	for {
+		m.mu.Lock()
+		for len(m.queue) == 0 {
+			m.mu.Unlock()
+			select {
+			case <-m.wake:
+			case <-m.closed:
+				return
+			}
+			m.mu.Lock()
+		}
+		line := m.queue[0]
+		m.queue[0] = ""
+		m.queue = m.queue[1:]
+		h := m.urcs[m.urcPrefix(line)]
+		m.mu.Unlock()
+		select {
+		case <-m.closed:
+			return
+		default:
+		}
+		if h != nil {
+			h(line)
+		}
+	}
+}

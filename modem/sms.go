@@ -1,0 +1,399 @@
+package modem
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/warthog618/sms"
+	"github.com/warthog618/sms/encoding/pdumode"
+	"github.com/warthog618/sms/encoding/tpdu"
+)
+
+// InboundSMS is one received SMS-DELIVER, one part of a concatenated message
+// when Concat is set. Reassembly is the caller's job, so that it can persist
+// each part as it arrives.
+type InboundSMS struct {
+	Index  int       // storage index on the modem
+	From   string    // "+8190..." for international numbers, else as sent (may be alphanumeric)
+	Text   string    // this part's text
+	SentAt time.Time // the service centre time stamp, in the sender's offset
+	PDU    string    // the TPDU as received (hex, without the SMSC prefix)
+	Concat *Concat   // nil for a single-part message
+	// DecodeErr is set when the PDU could not be decoded; Text is then
+	// empty. The handler sees the message anyway so that it can keep the raw
+	// PDU and the modem's storage does not fill with undecodable messages.
+	DecodeErr error
+}
+
+// Concat identifies one part of a concatenated SMS (3GPP TS 23.040
+// §9.2.3.24.1): parts with the same sender and Ref form one message.
+type Concat struct {
+	Ref   int // concatenation reference (8 or 16 bit)
+	Total int // number of parts
+	Seq   int // this part, 1..Total
+}
+
+// OnSMS sets the handler for received SMS. On "+CMTI" the modem reads the
+// message (AT+CMGR), calls h, and deletes it (AT+CMGD) only if h returns
+// nil; a message h fails on stays in storage for ReadStored to offer again.
+// h runs on the URC dispatcher goroutine and may call the Modem.
+func (m *Modem) OnSMS(h func(ctx context.Context, msg InboundSMS) error) {
+	m.smsMu.Lock()
+	m.onSMS = h
+	m.smsMu.Unlock()
+}
+
+func (m *Modem) smsHandler() func(context.Context, InboundSMS) error {
+	m.smsMu.Lock()
+	defer m.smsMu.Unlock()
+	return m.onSMS
+}
+
+// ParseCMTI reads a `+CMTI: "ME",3` line into its storage and index.
+func ParseCMTI(line string) (mem string, index int, err error) {
+	rest, ok := strings.CutPrefix(line, "+CMTI:")
+	if !ok {
+		return "", 0, fmt.Errorf("modem: not a +CMTI line: %q", line)
+	}
+	p := splitParams(strings.TrimSpace(rest))
+	if len(p) != 2 {
+		return "", 0, fmt.Errorf("modem: +CMTI wants 2 parameters, got %d: %q", len(p), line)
+	}
+	index, err = strconv.Atoi(p[1])
+	if err != nil || index < 0 {
+		return "", 0, fmt.Errorf("modem: +CMTI index %q is not a number: %q", p[1], line)
+	}
+	return p[0], index, nil
+}
+
+func (m *Modem) handleCMTI(line string) {
+	h := m.smsHandler()
+	if h == nil {
+		return // stays in storage; ReadStored picks it up
+	}
+	_, idx, err := ParseCMTI(line)
+	if err != nil {
+		m.log.Warn("bad +CMTI", "line", line, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, 2*m.opts.CommandTimeout)
+	defer cancel()
+	info, err := m.Command(ctx, "AT+CMGR="+strconv.Itoa(idx))
+	if err != nil {
+		m.log.Warn("reading SMS", "index", idx, "err", err)
+		return
+	}
+	msgs, err := parseStored(info, "+CMGR:", idx)
+	if err != nil {
+		m.log.Warn("reading SMS", "index", idx, "err", err)
+		return
+	}
+	for _, msg := range msgs {
+		if err := m.deliver(m.ctx, h, msg); err != nil {
+			m.log.Warn("handling SMS", "index", idx, "err", err)
+		}
+	}
+}
+
+// deliver calls h and deletes the message if h accepted it.
+func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
+	if err := h(ctx, msg); err != nil {
+		return fmt.Errorf("SMS %d kept in storage: %w", msg.Index, err)
+	}
+	if _, err := m.Command(ctx, "AT+CMGD="+strconv.Itoa(msg.Index)); err != nil {
+		return fmt.Errorf("deleting SMS %d: %w", msg.Index, err)
+	}
+	return nil
+}
+
+// ReadStored lists every message in storage (AT+CMGL=4) and feeds each
+// through the OnSMS handler and delete path. Call it after Init so replies
+// that arrived while the daemon was down are not lost. Errors of single
+// messages are joined; the others are still processed.
+func (m *Modem) ReadStored(ctx context.Context) error {
+	h := m.smsHandler()
+	if h == nil {
+		return errors.New("modem: ReadStored needs an OnSMS handler")
+	}
+	info, err := m.Command(ctx, "AT+CMGL=4")
+	if err != nil {
+		return err
+	}
+	msgs, err := parseStored(info, "+CMGL:", -1)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, msg := range msgs {
+		if err := m.deliver(ctx, h, msg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parseStored reads the answer of AT+CMGR (prefix "+CMGR:", index given) or
+// AT+CMGL (prefix "+CMGL:", index in the header): a header line followed by
+// the PDU line, for each message. Non-DELIVER messages (status reports,
+// drafts) are returned with DecodeErr set.
+func parseStored(info []string, prefix string, index int) ([]InboundSMS, error) {
+	var out []InboundSMS
+	var errs []error
+	for i := 0; i < len(info); i++ {
+		rest, ok := strings.CutPrefix(info[i], prefix)
+		if !ok {
+			continue
+		}
+		p := splitParams(strings.TrimSpace(rest))
+		idx := index
+		lenField := ""
+		if prefix == "+CMGL:" {
+			// +CMGL: <index>,<stat>,[<alpha>],<length>
+			if len(p) < 4 {
+				errs = append(errs, fmt.Errorf("modem: %q: want 4 parameters", info[i]))
+				continue
+			}
+			n, err := strconv.Atoi(p[0])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("modem: %q: bad index", info[i]))
+				continue
+			}
+			idx = n
+			lenField = p[3]
+		} else {
+			// +CMGR: <stat>,[<alpha>],<length>
+			if len(p) < 3 {
+				errs = append(errs, fmt.Errorf("modem: %q: want 3 parameters", info[i]))
+				continue
+			}
+			lenField = p[2]
+		}
+		tlen, err := strconv.Atoi(lenField)
+		if err != nil || tlen < 0 {
+			errs = append(errs, fmt.Errorf("modem: %q: bad length %q", info[i], lenField))
+			continue
+		}
+		if i+1 >= len(info) {
+			errs = append(errs, fmt.Errorf("modem: %q: PDU line missing", info[i]))
+			break
+		}
+		i++
+		out = append(out, DecodeStored(idx, info[i], tlen))
+	}
+	return out, errors.Join(errs...)
+}
+
+// DecodeStored decodes a PDU line as the modem shows it in PDU mode (SMSC
+// address, then the TPDU) into an InboundSMS. tpduLen is the <length> the
+// modem gave (TPDU octets), or -1 when unknown; trailing octets beyond it
+// (some modems pad) are ignored. Failures are reported in DecodeErr.
+func DecodeStored(index int, pduHex string, tpduLen int) InboundSMS {
+	msg := InboundSMS{Index: index, PDU: strings.ToUpper(strings.TrimSpace(pduHex))}
+	p, err := pdumode.UnmarshalHexString(msg.PDU)
+	if err != nil {
+		msg.DecodeErr = fmt.Errorf("modem: PDU: %w", err)
+		return msg
+	}
+	b := p.TPDU
+	if tpduLen >= 0 && tpduLen < len(b) {
+		b = b[:tpduLen]
+	}
+	msg.PDU = strings.ToUpper(hex.EncodeToString(b))
+	d, err := decodeDeliver(b)
+	if err != nil {
+		msg.DecodeErr = err
+		return msg
+	}
+	msg.From, msg.Text, msg.SentAt, msg.Concat = d.from, d.text, d.sentAt, d.concat
+	return msg
+}
+
+type decoded struct {
+	from   string
+	to     string
+	text   string
+	sentAt time.Time
+	concat *Concat
+	t      *tpdu.TPDU
+}
+
+// decodeDeliver decodes an SMS-DELIVER TPDU.
+func decodeDeliver(b []byte) (decoded, error) {
+	d, err := decodeTPDU(b, sms.AsMT)
+	if err != nil {
+		return d, err
+	}
+	if d.t.SmsType() != tpdu.SmsDeliver {
+		return d, fmt.Errorf("modem: PDU is an %v, not an SMS-DELIVER", d.t.SmsType())
+	}
+	return d, nil
+}
+
+// DecodeSubmit decodes an SMS-SUBMIT TPDU (what a phone or Tocsin sends),
+// returning the destination, the part's text and concatenation info. The
+// simulator uses it to check what reaches the "network".
+func DecodeSubmit(b []byte) (to, text string, concat *Concat, err error) {
+	d, err := decodeTPDU(b, sms.AsMO)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if d.t.SmsType() != tpdu.SmsSubmit {
+		return "", "", nil, fmt.Errorf("modem: PDU is an %v, not an SMS-SUBMIT", d.t.SmsType())
+	}
+	return d.to, d.text, d.concat, nil
+}
+
+func decodeTPDU(b []byte, dir sms.UnmarshalOption) (d decoded, err error) {
+	t, err := sms.Unmarshal(b, dir)
+	if err != nil {
+		// Some SMSCs and modems append a surplus octet to the user data;
+		// decoders in the field accept it, so do we.
+		var de tpdu.DecodeError
+		if len(b) > 1 && errors.As(err, &de) && errors.Is(err, tpdu.ErrOverlength) {
+			t, err = sms.Unmarshal(b[:len(b)-1], dir)
+		}
+		if err != nil {
+			return d, fmt.Errorf("modem: PDU: %w", err)
+		}
+	}
+	d.t = t
+	text, err := sms.Decode([]*tpdu.TPDU{t})
+	if err != nil {
+		return d, fmt.Errorf("modem: PDU user data: %w", err)
+	}
+	if !utf8.Valid(text) {
+		text = []byte(strings.ToValidUTF8(string(text), "\uFFFD"))
+	}
+	d.text = string(text)
+	d.from = t.OA.Number()
+	d.to = t.DA.Number()
+	d.sentAt = t.SCTS.Time
+	if total, seq, ref, ok := t.ConcatInfo(); ok {
+		d.concat = &Concat{Ref: ref, Total: total, Seq: seq}
+	}
+	return d, nil
+}
+
+// SendSMS sends text to number as one SMS, or as a concatenated SMS when it
+// is long, and returns the message reference the network gave each part.
+// GSM 7-bit is used when the text fits the default alphabet, UCS-2 otherwise.
+// A "+CMS ERROR: 500" (unknown error) is retried once: the part may have
+// gone out, but a duplicate is better than a lost page.
+func (m *Modem) SendSMS(ctx context.Context, number, text string) ([]int, error) {
+	pdus, err := m.EncodeSubmit(number, text)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+	refs := make([]int, 0, len(pdus))
+	for i, p := range pdus {
+		mr, err := m.sendPDU(ctx, p)
+		var cms *CMSError
+		if errors.As(err, &cms) && cms.Code == 500 {
+			mr, err = m.sendPDU(ctx, p)
+		}
+		if err != nil {
+			return refs, fmt.Errorf("modem: SMS to %s part %d/%d: %w", number, i+1, len(pdus), err)
+		}
+		refs = append(refs, mr)
+	}
+	return refs, nil
+}
+
+// EncodeSubmit encodes text for number into SMS-SUBMIT TPDUs with the
+// Modem's long-lived encoder (so references advance), without sending them.
+func (m *Modem) EncodeSubmit(number, text string) ([][]byte, error) {
+	addr, err := destination(number)
+	if err != nil {
+		return nil, err
+	}
+	if text == "" {
+		return nil, errors.New("modem: SMS text is empty")
+	}
+	if !utf8.ValidString(text) {
+		return nil, errors.New("modem: SMS text is not valid UTF-8")
+	}
+	tpdus, err := m.enc.Encode([]byte(text), sms.WithTemplateOption(tpdu.WithDA(addr)))
+	if err != nil {
+		return nil, fmt.Errorf("modem: encoding SMS: %w", err)
+	}
+	if len(tpdus) > 255 {
+		return nil, fmt.Errorf("modem: SMS text needs %d parts (at most 255)", len(tpdus))
+	}
+	out := make([][]byte, len(tpdus))
+	for i := range tpdus {
+		b, err := tpdus[i].MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("modem: encoding SMS part %d: %w", i+1, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// destination validates a phone number: an optional "+" and 1 to 20 digits.
+// International numbers get TON international, others TON unknown.
+func destination(number string) (tpdu.Address, error) {
+	digits := strings.TrimPrefix(number, "+")
+	if digits == "" || len(digits) > 20 {
+		return tpdu.Address{}, fmt.Errorf("modem: phone number %q: want an optional + and 1 to 20 digits", number)
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return tpdu.Address{}, fmt.Errorf("modem: phone number %q: %q is not a digit", number, r)
+		}
+	}
+	a := tpdu.NewAddress()
+	a.SetNumberingPlan(tpdu.NpISDN)
+	if strings.HasPrefix(number, "+") {
+		a.SetTypeOfNumber(tpdu.TonInternational)
+	} else {
+		a.SetTypeOfNumber(tpdu.TonUnknown)
+	}
+	a.Addr = digits
+	return a, nil
+}
+
+// sendPDU runs one AT+CMGS exchange; the caller holds sem.
+func (m *Modem) sendPDU(ctx context.Context, tp []byte) (int, error) {
+	cmd := "AT+CMGS=" + strconv.Itoa(len(tp))
+	// "00": no SMSC address in the PDU, the modem uses the SIM's.
+	pduHex := "00" + strings.ToUpper(hex.EncodeToString(tp))
+	x := m.begin(cmd, cmd)
+	defer m.end(x)
+	if err := m.write(cmd + "\r"); err != nil {
+		return 0, err
+	}
+	if err := m.waitPrompt(ctx, x, m.opts.CommandTimeout); err != nil {
+		_ = m.write("\x1b") // leave the prompt, should it come late
+		return 0, err
+	}
+	m.mu.Lock()
+	x.echo = pduHex // with echo on the modem repeats the PDU
+	m.mu.Unlock()
+	if err := m.write(pduHex + "\x1a"); err != nil {
+		return 0, err
+	}
+	info, err := m.wait(ctx, x, m.opts.SMSTimeout)
+	if err != nil {
+		return 0, err
+	}
+	p, ok := infoParams(info, "+CMGS:")
+	if !ok || len(p) == 0 {
+		return 0, fmt.Errorf("%s: no +CMGS reference in %q", cmd, info)
+	}
+	mr, err := strconv.Atoi(p[0])
+	if err != nil {
+		return 0, fmt.Errorf("%s: bad +CMGS reference %q", cmd, p[0])
+	}
+	return mr, nil
+}
