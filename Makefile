@@ -34,3 +34,39 @@ check: cross
 
 clean:
 	rm -rf bin dist
+
+# --- Appliance builds (systemd/, docs/packaging.md) ---
+# Static binaries with cgo SQLite through Debian's cross compilers
+# (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf): one file that runs on
+# any Pi OS or Debian release. netgo and osusergo keep glibc's NSS, which
+# cannot be linked statically, out of the binary.
+CROSS_TAGS  := osusergo,netgo,sqlite_omit_load_extension
+NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# A Debian version from git describe: v1.2.0 -> 1.2.0, v1.2.0-3-gabc ->
+# 1.2.0+3+gabc, an untagged commit abc -> 0.0.0~git20261124.abc (sorting
+# below any release).
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\.[0-9]/!s/^/0.0.0~git'"$$(date -u +%Y%m%d)"'./; s/^v//; s/-/+/g')
+
+# $(call static-build,GOARCH,GOARM,CC,OUTPUT)
+define static-build
+CGO_ENABLED=1 GOOS=linux GOARCH=$(1) GOARM=$(2) CC=$(3) \
+	$(GO) build -trimpath -tags '$(CROSS_TAGS)' \
+	-ldflags '$(LDFLAGS) -s -w -linkmode external -extldflags -static' \
+	-o $(4) ./cmd/tocsin
+endef
+
+# ARMv6 (Pi Zero, Pi 1) is not built here: Debian's armhf compiler targets
+# ARMv7. Build on the device instead (docs/packaging.md).
+cross:
+	$(call static-build,arm64,,aarch64-linux-gnu-gcc,dist/tocsin-linux-arm64)
+	$(call static-build,arm,7,arm-linux-gnueabihf-gcc,dist/tocsin-linux-armv7)
+
+# One .deb per architecture into dist/; amd64 is a native static build.
+deb: cross
+	$(call static-build,amd64,,gcc,dist/tocsin-linux-amd64)
+	TOCSIN_VERSION='$(DEB_VERSION)' TOCSIN_ARCH=amd64 TOCSIN_BINARY=dist/tocsin-linux-amd64 \
+		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
+	TOCSIN_VERSION='$(DEB_VERSION)' TOCSIN_ARCH=arm64 TOCSIN_BINARY=dist/tocsin-linux-arm64 \
+		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
+	TOCSIN_VERSION='$(DEB_VERSION)' TOCSIN_ARCH=arm7 TOCSIN_BINARY=dist/tocsin-linux-armv7 \
+		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
