@@ -60,10 +60,8 @@ type Modem struct {
 
 	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
 
-	smsMu     sync.Mutex
-	onSMS     func(ctx context.Context, msg InboundSMS) error
-	initPIN   string
-	storageMu sync.Mutex
+	smsMu sync.Mutex // guards onSMS
+	onSMS func(ctx context.Context, msg InboundSMS) error
 }
 
 // exchange is one command in flight. The reader goroutine fills it; the

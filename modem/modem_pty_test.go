@@ -103,7 +103,7 @@ func TestInitProbe(t *testing.T) {
 func TestSendSMS(t *testing.T) {
 	r := newRig(t, modemsim.Options{})
 	long := strings.Repeat("Hydraulic pressure low on press line 1. ", 8) // 320 chars
-	longJA := strings.Repeat("油圧低下プレス1号ライン", 10)                            // 120 chars
+	longJA := strings.Repeat("油圧低下プレス1号ライン", 10)                          // 120 chars
 	tests := []struct {
 		name, to, text string
 		enc            string

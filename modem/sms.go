@@ -255,7 +255,7 @@ func decodeTPDU(b []byte, dir sms.UnmarshalOption) (d decoded, err error) {
 		// Some SMSCs and modems append a surplus octet to the user data;
 		// decoders in the field accept it, so do we.
 		var de tpdu.DecodeError
-		if len(b) > 1 && errors.As(err, &de) && errors.Is(err, tpdu.ErrOverlength) {
+		if len(b) > 1 && errors.As(err, &de) && de.Err == tpdu.ErrOverlength {
 			t, err = sms.Unmarshal(b[:len(b)-1], dir)
 		}
 		if err != nil {

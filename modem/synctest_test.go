@@ -1,0 +1,138 @@
+package modem_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/modem"
+	"github.com/tocsin-relay/tocsin/modem/modemsim"
+)
+
+// bubbleRig runs the simulator on an in-memory pipe inside a synctest
+// bubble, so timeouts and the simulated network delay run on the fake clock.
+func bubbleRig(t *testing.T, simOpts modemsim.Options, opts modem.Options) (*modemsim.Sim, *modem.Modem) {
+	a, b := net.Pipe()
+	sim := modemsim.New(simOpts)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = sim.Serve(ctx, b)
+	}()
+	m := modem.New(a, opts)
+	t.Cleanup(func() {
+		m.Close()
+		cancel()
+		b.Close()
+		<-served
+	})
+	if err := m.Init(t.Context(), ""); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	return sim, m
+}
+
+func TestTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim, m := bubbleRig(t, modemsim.Options{SendDelay: 150 * time.Millisecond}, modem.Options{CommandTimeout: 10 * time.Second})
+
+		start := time.Now()
+		if _, err := m.SendSMS(t.Context(), "+819012345678", "hello"); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 150*time.Millisecond {
+			t.Errorf("SendSMS took %v, want the simulated 150ms network delay", d)
+		}
+
+		sim.SetSilent(true)
+		start = time.Now()
+		_, err := m.Command(t.Context(), "AT+CSQ")
+		if !errors.Is(err, modem.ErrTimeout) || !modem.Temporary(err) {
+			t.Errorf("silent modem: got %v, want a temporary ErrTimeout", err)
+		}
+		if d := time.Since(start); d != 10*time.Second {
+			t.Errorf("timed out after %v, want CommandTimeout 10s", d)
+		}
+
+		// A tighter ctx deadline wins over CommandTimeout.
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		start = time.Now()
+		_, err = m.Command(ctx, "AT+CSQ")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("gave up after %v, want the 2s deadline", d)
+		}
+
+		// SMS sending waits for the prompt no longer than CommandTimeout.
+		start = time.Now()
+		_, err = m.SendSMS(t.Context(), "+819012345678", "lost")
+		if !errors.Is(err, modem.ErrTimeout) || time.Since(start) != 10*time.Second {
+			t.Errorf("SendSMS to a silent modem: %v after %v", err, time.Since(start))
+		}
+
+		sim.SetSilent(false)
+		if lines, err := m.Command(t.Context(), "AT+CSQ"); err != nil || len(lines) != 1 {
+			t.Errorf("after recovery: %q %v", lines, err)
+		}
+	})
+}
+
+// A +CMTI that arrives while AT+CMGS waits for the network goes to the SMS
+// handler; the send completes and the reply is read and deleted after it.
+func TestURCDuringSend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim, m := bubbleRig(t, modemsim.Options{SendDelay: time.Second}, modem.Options{})
+		got := make(chan modem.InboundSMS, 1)
+		m.OnSMS(func(ctx context.Context, msg modem.InboundSMS) error {
+			got <- msg
+			return nil
+		})
+		sendErr := make(chan error, 1)
+		go func() {
+			_, err := m.SendSMS(t.Context(), "+819012345678", "page")
+			sendErr <- err
+		}()
+		synctest.Wait() // the sim now sits in its 1s send delay
+		if err := sim.InjectSMS("+819012345678", "4"); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-sendErr; err != nil {
+			t.Fatalf("SendSMS: %v", err)
+		}
+		msg := <-got
+		if msg.Text != "4" {
+			t.Errorf("got %q", msg.Text)
+		}
+		synctest.Wait()
+		if s := sim.Stored(); len(s) != 0 {
+			t.Errorf("storage %v, want the handled reply deleted", s)
+		}
+	})
+}
+
+func TestCloseUnblocksCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim, m := bubbleRig(t, modemsim.Options{}, modem.Options{CommandTimeout: time.Hour})
+		sim.SetSilent(true)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := m.Command(t.Context(), "AT")
+			errc <- err
+		}()
+		synctest.Wait()
+		m.Close()
+		if err := <-errc; !errors.Is(err, modem.ErrClosed) {
+			t.Errorf("pending command got %v, want ErrClosed", err)
+		}
+		if _, err := m.Command(t.Context(), "AT"); !errors.Is(err, modem.ErrClosed) {
+			t.Errorf("command after Close got %v, want ErrClosed", err)
+		}
+	})
+}
