@@ -70,3 +70,9 @@ deb: cross
 		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
 	TOCSIN_VERSION='$(DEB_VERSION)' TOCSIN_ARCH=arm7 TOCSIN_BINARY=dist/tocsin-linux-armv7 \
 		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
+
+# Kernel-level GPIO test: Debian's kernel under QEMU with gpio-sim (built
+# out of tree), running device/kerneltest against real /dev/gpiochip lines.
+# Installs its Debian packages if missing; about 15 s warm, a minute cold.
+test-kernel:
+	bash device/kerneltest/run.sh
