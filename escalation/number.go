@@ -20,13 +20,16 @@ type numberPlan struct {
 	idd    string // international prefix other than "00", if any
 	minNSN int
 	maxNSN int
+	// long lists national prefixes whose numbers always have maxNSN
+	// digits (Japanese mobiles), so that a dropped digit is caught.
+	long []string
 }
 
 // numberPlans maps ISO 3166 alpha-2 regions to their numbering plans. The
 // lengths are loose bounds on the national significant number: they catch
 // typos and truncated numbers, not every unallocated range.
 var numberPlans = map[string]numberPlan{
-	"JP": {cc: "81", trunk: "0", idd: "010", minNSN: 9, maxNSN: 10},
+	"JP": {cc: "81", trunk: "0", idd: "010", minNSN: 9, maxNSN: 10, long: []string{"20", "50", "60", "70", "80", "90"}},
 	"US": {cc: "1", trunk: "1", idd: "011", minNSN: 10, maxNSN: 10},
 	"CA": {cc: "1", trunk: "1", idd: "011", minNSN: 10, maxNSN: 10},
 	"GB": {cc: "44", trunk: "0", minNSN: 9, maxNSN: 10},
@@ -163,6 +166,11 @@ func checkNSN(raw string, plan numberPlan, nsn string) error {
 			want = fmt.Sprintf("%d to %d", plan.minNSN, plan.maxNSN)
 		}
 		return fmt.Errorf("%w %q: %d digits after country code +%s, want %s", ErrInvalidNumber, raw, n, plan.cc, want)
+	}
+	for _, p := range plan.long {
+		if strings.HasPrefix(nsn, p) && len(nsn) != plan.maxNSN {
+			return fmt.Errorf("%w %q: %d digits after country code +%s, want %d for numbers starting %s", ErrInvalidNumber, raw, len(nsn), plan.cc, plan.maxNSN, p)
+		}
 	}
 	if len(plan.cc)+len(nsn) > 15 {
 		return fmt.Errorf("%w %q: longer than the 15 digits E.164 allows", ErrInvalidNumber, raw)

@@ -59,6 +59,7 @@ func TestNormalizeNumberErrors(t *testing.T) {
 		{"090-1234-5678", "", "needs a region"},
 		{"090-1234-5678", "XX", `unknown region "XX"`},
 		{"03-1234-567", "JP", "8 digits after country code +81, want 9 to 10"},
+		{"090-1234-567", "JP", "9 digits after country code +81, want 10 for numbers starting 90"},
 		{"+81 90 1234 56789", "", "11 digits after country code +81, want 9 to 10"},
 		{"090-1234-5678 ext 3", "JP", "unexpected character 'e'"},
 		{"+81+90", "", "+ is allowed only at the start"},

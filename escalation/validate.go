@@ -3,6 +3,7 @@ package escalation
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -158,7 +159,10 @@ func (p *Policy) Validate() []ValidationError {
 			}
 			if strings.TrimSpace(l.Start) == "" {
 				v.add(lp+".start", "missing: the first handoff as YYYY-MM-DD HH:MM")
-			} else if loc != nil {
+			} else {
+				if loc == nil {
+					loc = time.UTC // the zone is reported; still check the format
+				}
 				if _, err := ParseLocalStart(l.Start, loc); err != nil {
 					v.add(lp+".start", "%v", err)
 				}
@@ -208,7 +212,7 @@ func (p *Policy) Validate() []ValidationError {
 			if l.After < 0 {
 				v.add(lp+".after", "must not be negative")
 			} else if j > 0 && l.After < e.Levels[j-1].After {
-				v.add(lp+".after", "levels out of order: %s comes before the previous level's %s", l.After, e.Levels[j-1].After)
+				v.add(lp+".after", "levels out of order: %s comes before the previous level's %s", shortDuration(l.After), shortDuration(e.Levels[j-1].After))
 			}
 			if len(l.Notify) == 0 {
 				v.add(lp+".notify", "level %d notifies nobody", j+1)
@@ -339,4 +343,16 @@ func (v *validator) target(path string, t Target, contacts, schedules map[string
 		}
 		seen[c] = true
 	}
+}
+
+// shortDuration writes d as people write it in a policy ("5m", not "5m0s").
+func shortDuration(d Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
