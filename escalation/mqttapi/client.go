@@ -73,6 +73,10 @@ type Client struct {
 	stopped chan struct{}
 
 	wake chan struct{} // wakes the publisher goroutine
+	// progress is signalled (without blocking) after every message a
+	// worker has finished with and every change of connection state, so
+	// tests wait on it instead of sleeping.
+	progress chan struct{}
 
 	mu        sync.Mutex // guards the fields below
 	cli       mqtt.Client
@@ -102,6 +106,7 @@ func New(cfg Config, inc Incidents, log *slog.Logger) *Client {
 		incidentPrefix: cfg.TopicPrefix + "/incidents/",
 		stopped:        make(chan struct{}),
 		wake:           make(chan struct{}, 1),
+		progress:       make(chan struct{}, 1),
 		pending:        map[int64]escalation.Incident{},
 	}
 	for i := range c.queues {
@@ -157,12 +162,21 @@ func (c *Client) setError(err error) {
 	c.mu.Lock()
 	c.lastErr, c.lastErrAt = err.Error(), time.Now()
 	c.mu.Unlock()
+	c.signal()
 }
 
 func (c *Client) setConnected(v bool) {
 	c.mu.Lock()
 	c.connected, c.since = v, time.Now()
 	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *Client) signal() {
+	select {
+	case c.progress <- struct{}{}:
+	default:
+	}
 }
 
 // Run connects, subscribes and serves until ctx ends, reconnecting with
@@ -326,6 +340,7 @@ func (c *Client) worker(ctx context.Context, q <-chan mqtt.Message) {
 			if c.handle(ctx, m) {
 				m.Ack()
 			}
+			c.signal()
 		}
 	}
 }
