@@ -180,11 +180,14 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	if err == nil {
 		p.sent.Add(1)
 		ref := joinInts(refs)
-		p.log.Info("SMS sent", "to", first.Number, "contact", first.ContactID, "ref", ref, "parts", len(refs), "covers", len(batch))
-		return true, p.outbox.Finish(ctx, ids, escalation.Outcome{
+		err := p.outbox.Finish(ctx, ids, escalation.Outcome{
 			Status: escalation.Sent, Text: text, Ref: ref,
 			Timeline: fmt.Sprintf("SMS to %s (%s) sent%s, modem ref %s", who, first.Number, digest, ref),
 		}, now)
+		// Logged after the outcome is committed, so the log never claims
+		// more than the database holds.
+		p.log.Info("SMS sent", "to", first.Number, "contact", first.ContactID, "ref", ref, "parts", len(refs), "covers", len(batch), "text", text)
+		return true, err
 	}
 	if ctx.Err() != nil {
 		return false, nil // shutting down: RequeueInterrupted picks it up

@@ -1,0 +1,527 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+)
+
+// clientCommands operate a running daemon through its API.
+var clientCommands = map[string]func(ctx context.Context, args []string, out io.Writer) error{
+	"alert":     cmdAlert,
+	"incidents": cmdIncidents,
+	"show":      cmdShow,
+	"ack":       transitionCmd("ack"),
+	"resolve":   transitionCmd("resolve"),
+	"escalate":  transitionCmd("escalate"),
+	"oncall":    cmdOnCall,
+	"status":    cmdStatus,
+	"policy":    cmdPolicy,
+	"drill":     cmdDrill,
+	"gpio":      cmdGPIO,
+	"sim":       cmdSim,
+}
+
+// client talks to the daemon's API.
+type client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// clientFlags adds --server, --token-file and -c to fs.
+type clientFlags struct {
+	server, tokenFile, config *string
+}
+
+func addClientFlags(fs *flag.FlagSet) clientFlags {
+	return clientFlags{
+		server:    fs.String("server", "", "daemon URL (default $TOCSIN_SERVER, the config's http.listen, or http://127.0.0.1:8080)"),
+		tokenFile: fs.String("token-file", "", "file holding the API token (default $TOCSIN_TOKEN or the config's first token)"),
+		config:    fs.String("c", "", "daemon config, to find the server and token"),
+	}
+}
+
+func (f clientFlags) client() (*client, error) {
+	c := &client{http: &http.Client{Timeout: 30 * time.Second}}
+	var cfg *Config
+	if *f.config != "" {
+		var err error
+		if cfg, err = loadConfig(*f.config); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case *f.server != "":
+		c.base = *f.server
+	case os.Getenv("TOCSIN_SERVER") != "":
+		c.base = os.Getenv("TOCSIN_SERVER")
+	case cfg != nil:
+		scheme := "http"
+		if cfg.HTTP.TLS != nil {
+			scheme = "https"
+		}
+		c.base = scheme + "://" + strings.Replace(cfg.HTTP.Listen, "0.0.0.0", "127.0.0.1", 1)
+	default:
+		c.base = "http://127.0.0.1:8080"
+	}
+	c.base = strings.TrimRight(c.base, "/")
+	switch {
+	case *f.tokenFile != "":
+		t, err := readSecret(*f.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		c.token = t
+	case os.Getenv("TOCSIN_TOKEN") != "":
+		c.token = os.Getenv("TOCSIN_TOKEN")
+	case cfg != nil:
+		toks, err := cfg.tokens()
+		if err != nil {
+			return nil, err
+		}
+		if len(toks) > 0 {
+			c.token = toks[0].Token
+		}
+	default:
+		c.token = "demo" // the demo daemon's token
+	}
+	return c, nil
+}
+
+// do sends a request and decodes a JSON answer into out (if not nil).
+func (c *client) do(ctx context.Context, method, path string, body any, out any) error {
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+		ctype = "application/yaml"
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the daemon at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+		}
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
+	}
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*o = data
+		return nil
+	default:
+		return json.Unmarshal(data, out)
+	}
+}
+
+func cmdAlert(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("alert", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	var a escalation.AlertJSON
+	fs.StringVar(&a.Service, "service", "", "service id (required)")
+	fs.StringVar(&a.Summary, "summary", "", "what is wrong (required to trigger)")
+	fs.StringVar(&a.Severity, "severity", "error", "critical, error, warning or info")
+	fs.StringVar(&a.DedupKey, "dedup-key", "", "dedup key (default: a new incident)")
+	fs.StringVar(&a.Source, "source", "cli", "the affected thing")
+	fs.StringVar(&a.Action, "action", "trigger", "trigger, acknowledge or resolve")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var res escalation.IngestResult
+	if err := c.do(ctx, "POST", "/api/v1/alerts", a, &res); err != nil {
+		return err
+	}
+	if res.New {
+		fmt.Fprintf(out, "incident #%d opened (%s, dedup key %s)\n", res.IncidentID, res.Status, res.DedupKey)
+	} else if res.Dropped {
+		fmt.Fprintf(out, "no open incident with dedup key %s; nothing changed\n", res.DedupKey)
+	} else {
+		fmt.Fprintf(out, "added to incident #%d (%s)\n", res.IncidentID, res.Status)
+	}
+	return nil
+}
+
+func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	status := fs.String("status", "", "triggered, acknowledged, resolved or open")
+	limit := fs.Int("limit", 50, "how many, newest first")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *status != "" {
+		q.Set("status", *status)
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	var incs []escalation.Incident
+	if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &incs); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(out, incs)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tSERVICE\tLEVEL\tALERTS\tAGE\tSUMMARY")
+	for _, i := range incs {
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, i.Status, i.Severity, i.Service, i.Level, i.AlertCount,
+			time.Since(i.CreatedAt).Round(time.Second), i.Summary)
+	}
+	return tw.Flush()
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("incident id must be a positive number, not %q", s)
+	}
+	return id, nil
+}
+
+func cmdShow(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: tocsin show ID")
+	}
+	id, err := parseID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var inc escalation.Incident
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/incidents/%d", id), nil, &inc); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(out, inc)
+	}
+	fmt.Fprintf(out, "#%d [%s] %s: %s\nstatus %s, level %d, %d alert(s), source %s, dedup key %s\n",
+		inc.ID, inc.Severity, inc.Service, inc.Summary, inc.Status, inc.Level, inc.AlertCount, inc.Source, inc.DedupKey)
+	for _, e := range inc.Timeline {
+		fmt.Fprintf(out, "  %s  %-12s %s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
+	}
+	return nil
+}
+
+func transitionCmd(verb string) func(ctx context.Context, args []string, out io.Writer) error {
+	return func(ctx context.Context, args []string, out io.Writer) error {
+		fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+		cf := addClientFlags(fs)
+		by := fs.String("by", "", "who (default: the token's name)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("usage: tocsin %s ID", verb)
+		}
+		id, err := parseID(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		c, err := cf.client()
+		if err != nil {
+			return err
+		}
+		body := map[string]string{}
+		if *by != "" {
+			body["by"] = *by
+		}
+		var inc escalation.Incident
+		if err := c.do(ctx, "POST", fmt.Sprintf("/api/v1/incidents/%d/%s", id, verb), body, &inc); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "incident #%d is %s (level %d)\n", inc.ID, inc.Status, inc.Level)
+		return nil
+	}
+}
+
+func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("oncall", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	at := fs.String("at", "", "RFC 3339 time (default now)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/oncall"
+	if *at != "" {
+		path += "?at=" + url.QueryEscape(*at)
+	}
+	var res []escalation.OnCallAt
+	if err := c.do(ctx, "GET", path, nil, &res); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(out, res)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL")
+	for _, o := range res {
+		who := strings.Join(o.Contacts, ", ")
+		if who == "" {
+			who = "(nobody)"
+		}
+		until := "-"
+		if !o.Until.IsZero() {
+			until = o.Until.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Schedule, who, until)
+	}
+	return tw.Flush()
+}
+
+func cmdStatus(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", "/api/v1/status", nil, &raw); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	json.Indent(&buf, raw, "", "  ")
+	buf.WriteByte('\n')
+	_, err = buf.WriteTo(out)
+	return err
+}
+
+func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: tocsin policy apply FILE | export | check FILE")
+	}
+	sub, rest := args[0], args[1:]
+	if sub == "check" {
+		if len(rest) != 1 {
+			return errors.New("usage: tocsin policy check FILE")
+		}
+		return checkPolicyFile(rest[0], out)
+	}
+	fs := flag.NewFlagSet("policy "+sub, flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "apply":
+		if fs.NArg() != 1 {
+			return errors.New("usage: tocsin policy apply FILE")
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		var res struct {
+			Version int64 `json:"version"`
+		}
+		if err := c.do(ctx, "PUT", "/api/v1/policy", data, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "policy version %d in force\n", res.Version)
+		return nil
+	case "export":
+		var data []byte
+		if err := c.do(ctx, "GET", "/api/v1/policy", nil, &data); err != nil {
+			return err
+		}
+		_, err := out.Write(data)
+		return err
+	}
+	return fmt.Errorf("unknown policy command %q: want apply, export or check", sub)
+}
+
+func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	service := fs.String("service", "", "service whose contacts are paged (default: the first)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var res json.RawMessage
+	if err := c.do(ctx, "POST", "/api/v1/drill?service="+url.QueryEscape(*service), nil, &res); err != nil {
+		return err
+	}
+	return printJSON(out, res)
+}
+
+func cmdGPIO(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: tocsin gpio press INPUT [--long] | gpio test [-c FILE]")
+	}
+	switch args[0] {
+	case "press":
+		fs := flag.NewFlagSet("gpio press", flag.ContinueOnError)
+		cf := addClientFlags(fs)
+		long := fs.Bool("long", false, "hold for 3 s (a long ack press resolves)")
+		if err := fs.Parse(reorder(args[1:], "long")); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("usage: tocsin gpio press INPUT [--long]")
+		}
+		c, err := cf.client()
+		if err != nil {
+			return err
+		}
+		path := "/api/v1/gpio/inputs/" + url.PathEscape(fs.Arg(0)) + "/press"
+		if *long {
+			path += "?long=1"
+		}
+		if err := c.do(ctx, "POST", path, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "pressed %s\n", fs.Arg(0))
+		return nil
+	case "test":
+		return cmdGPIOTest(ctx, args[1:], out)
+	}
+	return fmt.Errorf("unknown gpio command %q: want press or test", args[0])
+}
+
+// reorder moves known boolean flags after positional arguments to the
+// front, so `gpio press ack-1 --long` works as users type it.
+func reorder(args []string, bools ...string) []string {
+	var flags, pos []string
+	for _, a := range args {
+		name := strings.TrimLeft(a, "-")
+		isFlag := strings.HasPrefix(a, "-")
+		for _, b := range bools {
+			if isFlag && name == b {
+				flags = append(flags, a)
+				isFlag = false
+				a = ""
+			}
+		}
+		if a != "" {
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+func cmdSim(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: tocsin sim sms FROM TEXT | sim phones")
+	}
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	cf := addClientFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "sms":
+		if fs.NArg() < 2 {
+			return errors.New("usage: tocsin sim sms FROM TEXT")
+		}
+		text := strings.Join(fs.Args()[1:], " ")
+		if err := c.do(ctx, "POST", "/api/v1/sim/phones/"+url.PathEscape(fs.Arg(0))+"/sms", map[string]string{"text": text}, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "simulated phone %s sent %q\n", fs.Arg(0), text)
+		return nil
+	case "phones":
+		var msgs []struct {
+			Number, Direction, Text string
+			At                      time.Time
+		}
+		if err := c.do(ctx, "GET", "/api/v1/sim/phones", nil, &msgs); err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			arrow := "→"
+			if m.Direction == "from-phone" {
+				arrow = "←"
+			}
+			fmt.Fprintf(out, "%s %s %s\n    %s\n", m.At.Local().Format("15:04:05"), arrow, m.Number, strings.ReplaceAll(m.Text, "\n", "\n    "))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown sim command %q: want sms or phones", args[0])
+}
+
+func printJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/modem"
+	"github.com/tocsin-relay/tocsin/modem/modemsim"
+)
+
+// cmdModem is hardware bring-up: talk to the modem directly, no daemon.
+func cmdModem(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: tocsin modem probe | sms NUMBER TEXT | call NUMBER  [--device DEV] [--baud N] [-c FILE] [--trace]")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("modem "+sub, flag.ContinueOnError)
+	dev := fs.String("device", "", "serial device, or \"sim\" (default: the config's modem.device)")
+	baud := fs.Int("baud", 0, "baud rate (default 115200)")
+	cfgFile := fs.String("c", "", "daemon config")
+	trace := fs.Bool("trace", false, "print the AT traffic")
+	if err := fs.Parse(reorderValue(reorder(args[1:], "trace"), "device", "baud", "c")); err != nil {
+		return err
+	}
+	mc := ModemConfig{Device: *dev, Baud: *baud}
+	if *cfgFile != "" {
+		cfg, err := loadConfig(*cfgFile)
+		if err != nil {
+			return err
+		}
+		if mc.Device == "" {
+			mc.Device = cfg.Modem.Device
+		}
+		if mc.Baud == 0 {
+			mc.Baud = cfg.Modem.Baud
+		}
+		mc.Profile, mc.PinFile = cfg.Modem.Profile, cfg.Modem.PinFile
+	}
+	if mc.Device == "" {
+		return errors.New("no modem: give --device /dev/serial/by-id/... (or --device sim) or -c CONFIG")
+	}
+	if mc.Baud == 0 {
+		mc.Baud = 115200
+	}
+	path := mc.Device
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if mc.Device == "sim" {
+		_, p, err := modemsim.StartPTY(ctx, modemsim.Options{Model: "SIMCOM_SIM7600G-H", SendDelay: 50 * time.Millisecond})
+		if err != nil {
+			return err
+		}
+		path = p
+	}
+	port, err := modem.OpenSerial(path, mc.Baud)
+	if err != nil {
+		return err
+	}
+	opts := modem.Options{Profile: mc.Profile}
+	if *trace {
+		opts.Trace = os.Stderr
+	}
+	m := modem.New(port, opts)
+	defer m.Close()
+	pin, err := readSecret(mc.PinFile)
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx, pin); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	switch sub {
+	case "probe":
+		info, err := m.Probe(ctx)
+		if err != nil {
+			return err
+		}
+		signal := "unknown"
+		if info.SignalKnown {
+			signal = fmt.Sprintf("%d dBm", info.SignalDBm)
+		}
+		fmt.Fprintf(out, "device:       %s\nmanufacturer: %s\nmodel:        %s\nfirmware:     %s\nIMEI:         %s\nSIM:          %s\nsignal:       %s\nregistration: %s\noperator:     %s\nprofile:      %s\n",
+			mc.Device, info.Manufacturer, info.Model, info.Firmware, info.IMEI, info.SIM, signal,
+			info.Registration, info.Operator, profileName(mc.Profile))
+		return nil
+	case "sms":
+		if fs.NArg() < 2 {
+			return errors.New("usage: tocsin modem sms NUMBER TEXT")
+		}
+		text := strings.Join(fs.Args()[1:], " ")
+		refs, err := m.SendSMS(ctx, fs.Arg(0), text)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "sent to %s in %d part(s), message reference(s) %v\n", fs.Arg(0), len(refs), refs)
+		return nil
+	case "call":
+		return modemCall(ctx, m, fs.Args(), out)
+	}
+	return fmt.Errorf("unknown modem command %q: want probe, sms or call", sub)
+}
+
+func profileName(p string) string {
+	if p == "" {
+		return "generic"
+	}
+	return p
+}
