@@ -1,0 +1,164 @@
+package device_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/device"
+)
+
+// fakeTower answers like a PATLITE LA6-POE and records every request.
+type fakeTower struct {
+	*httptest.Server
+	requests chan string // the raw query of each request
+
+	mu      sync.Mutex
+	answers []func(w http.ResponseWriter, r *http.Request) // consumed first, then Success.
+}
+
+func newFakeTower(t *testing.T) *fakeTower {
+	ft := &fakeTower{requests: make(chan string, 100)}
+	ft.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/control" {
+			http.NotFound(w, r)
+			return
+		}
+		ft.requests <- r.URL.RawQuery
+		ft.mu.Lock()
+		var answer func(http.ResponseWriter, *http.Request)
+		if len(ft.answers) > 0 {
+			answer, ft.answers = ft.answers[0], ft.answers[1:]
+		}
+		ft.mu.Unlock()
+		if answer != nil {
+			answer(w, r)
+			return
+		}
+		w.Write([]byte("Success.\r\n"))
+	}))
+	t.Cleanup(ft.Close)
+	return ft
+}
+
+func (ft *fakeTower) then(answers ...func(w http.ResponseWriter, r *http.Request)) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.answers = append(ft.answers, answers...)
+}
+
+func (ft *fakeTower) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case q := <-ft.requests:
+		return q
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tower got no request")
+		return ""
+	}
+}
+
+func serverError(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "busy", http.StatusInternalServerError)
+}
+func badParam(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("Error.\r\n")) }
+func hang(_ http.ResponseWriter, r *http.Request)     { <-r.Context().Done() }
+
+func towerConfig(url string) device.Config {
+	return device.Config{Towers: []device.TowerConfig{{ID: "tower-1", Zone: "line1", URL: url, OKTier: 3, Timeout: 200 * time.Millisecond}}}
+}
+
+func TestTowerFollowsZone(t *testing.T) {
+	ft := newFakeTower(t)
+	m, err := device.Open(pins{}.backend(), towerConfig(ft.URL), device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// Tiers 1-5 then the buzzer; 9 leaves a tier Tocsin does not use alone.
+	steps := []struct {
+		set  *device.ZoneState
+		want string
+	}{
+		{nil, "clear=1"}, // safe state on start
+		{nil, "alert=091990"},
+		{&device.ZoneState{Siren: device.AlarmCritical, Light: device.LightFlashing}, "alert=290991"},
+		{&device.ZoneState{Siren: device.AlarmError, Light: device.LightFlashing}, "alert=290992"},
+		{&device.ZoneState{Light: device.LightSteady}, "alert=190990"},
+		{&device.ZoneState{}, "alert=091990"},
+	}
+	for _, s := range steps {
+		if s.set != nil {
+			m.SetZone("line1", *s.set)
+		}
+		if got := ft.next(t); got != s.want {
+			t.Fatalf("tower got %q, want %q", got, s.want)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ft.next(t); got != "clear=1" {
+		t.Errorf("on close the tower got %q, want clear=1", got)
+	}
+	if st := m.Status().Towers[0]; st.Sent != "clear=1" || st.Error != "" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestTowerRetries(t *testing.T) {
+	ft := newFakeTower(t)
+	ft.then(serverError, hang) // the first clear fails twice, then succeeds
+	m, err := device.Open(pins{}.backend(), towerConfig(ft.URL), device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for i, want := range []string{"clear=1", "clear=1", "clear=1", "alert=091990"} {
+		if got := ft.next(t); got != want {
+			t.Fatalf("request %d: got %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestTowerGivesUpAndReports(t *testing.T) {
+	ft := newFakeTower(t)
+	inHandler, release := make(chan struct{}), make(chan struct{})
+	gate := func(w http.ResponseWriter, r *http.Request) {
+		inHandler <- struct{}{}
+		<-release
+		w.Write([]byte("Success.\r\n"))
+	}
+	ft.then(nil, badParam, badParam, badParam, gate)
+	cfg := towerConfig(ft.URL)
+	cfg.Towers[0].Retries = 2
+	m, err := device.Open(pins{}.backend(), cfg, device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, want := range []string{"clear=1", "alert=091990", "alert=091990", "alert=091990"} {
+		if got := ft.next(t); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	m.SetZone("line1", device.ZoneState{Light: device.LightFlashing})
+	<-inHandler
+	if got := ft.next(t); got != "alert=290990" {
+		t.Fatalf("got %q", got)
+	}
+	st := m.Status().Towers[0]
+	if st.Sent != "clear=1" || !strings.Contains(st.Error, `tower answered 200 "Error."`) {
+		t.Errorf("status after three refusals: %+v", st)
+	}
+	close(release)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Status().Towers[0]; st.Error != "" || st.Sent != "clear=1" {
+		t.Errorf("status after close: %+v", st)
+	}
+}
