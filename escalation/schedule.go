@@ -38,7 +38,10 @@ const (
 // arguments (time zones are loaded once and cached).
 //
 // Rules: each layer rotates through its members from Start, a wall-clock
-// time in the schedule's zone; before Start the layer has nobody. Daily,
+// time in the schedule's zone; before Start the layer has nobody. A
+// handoff or restriction edge whose wall time is skipped by a
+// daylight-saving jump happens when the jump ends (02:30 on the night
+// New York skips 02:00-03:00 becomes 03:00 EDT). Daily,
 // weekly and whole-day rotations ("3d") hand off at the same local time
 // every time, across daylight-saving changes; other lengths ("12h", "36h")
 // are measured in absolute time from Start. A layer with restrictions has
@@ -130,11 +133,13 @@ func compileLayer(l Layer, loc *time.Location) (compiledLayer, error) {
 	if cl.days, cl.length, err = ParseRotation(l.Rotation); err != nil {
 		return cl, err
 	}
-	if cl.start, err = ParseLocalStart(l.Start, loc); err != nil {
+	civil, err := ParseLocalStart(l.Start, time.UTC) // the wall-clock fields
+	if err != nil {
 		return cl, err
 	}
-	cl.y, cl.m, cl.d = cl.start.Date()
-	cl.clock = cl.start.Hour()*60 + cl.start.Minute()
+	cl.y, cl.m, cl.d = civil.Date()
+	cl.clock = civil.Hour()*60 + civil.Minute()
+	cl.start = wallTime(cl.y, cl.m, cl.d, cl.clock, loc)
 	for _, r := range l.Restrictions {
 		w, err := compileWindow(r)
 		if err != nil {
@@ -275,7 +280,7 @@ type interval struct{ start, end time.Time }
 
 // windowIntervals lists the merged intervals of ws that touch the local
 // days from t's day - 1 to t's day + 8, sorted by start. Wall-clock edges
-// that fall into a daylight-saving gap move as time.Date moves them.
+// that fall into a daylight-saving gap move to its end (see wallTime).
 func windowIntervals(ws []window, loc *time.Location, t time.Time) []interval {
 	y, m, d := t.In(loc).Date()
 	var ivs []interval
@@ -285,12 +290,12 @@ func windowIntervals(ws []window, loc *time.Location, t time.Time) []interval {
 			if !w.days[date.Weekday()] {
 				continue
 			}
-			start := time.Date(y, m, d+day, 0, w.from, 0, 0, loc)
+			start := wallTime(y, m, d+day, w.from, loc)
 			endDay := d + day
 			if w.to <= w.from {
 				endDay++
 			}
-			end := time.Date(y, m, endDay, 0, w.to, 0, 0, loc)
+			end := wallTime(y, m, endDay, w.to, loc)
 			if end.After(start) {
 				ivs = append(ivs, interval{start, end})
 			}
@@ -327,7 +332,29 @@ func inWindows(ws []window, loc *time.Location, t time.Time) (bool, time.Time) {
 
 // slotStart is the k-th handoff of a day-based layer.
 func (l *compiledLayer) slotStart(k int, loc *time.Location) time.Time {
-	return time.Date(l.y, l.m, l.d+k*l.days, 0, l.clock, 0, 0, loc)
+	return wallTime(l.y, l.m, l.d+k*l.days, l.clock, loc)
+}
+
+// wallTime is the instant the clocks in loc show min minutes after
+// midnight of the given day (out-of-range days and minutes normalise as
+// in time.Date). When that wall time does not exist because the clocks
+// jump forward over it, it is the end of the jump: the first instant at
+// which the clocks show that time or later. (time.Date alone may pick an
+// instant an hour early.)
+func wallTime(y int, m time.Month, d, min int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, min, 0, 0, loc)
+	want := time.Date(y, m, d, 0, min, 0, 0, time.UTC)
+	sy, sm, sd := t.Date()
+	shown := time.Date(sy, sm, sd, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	diff := want.Sub(shown)
+	if diff <= 0 {
+		return t
+	}
+	later := t.Add(diff)
+	if start, _ := later.ZoneBounds(); start.After(t) && !start.After(later) {
+		return start
+	}
+	return later
 }
 
 // at returns the member of l on call at t (ok false when nobody is) and

@@ -312,3 +312,45 @@ func BenchmarkOnCall(b *testing.B) {
 		}
 	}
 }
+
+// TestOnCallUntilIsExact checks, for every hour of the golden months, that
+// the answer holds right up to Until and changes at Until.
+func TestOnCallUntilIsExact(t *testing.T) {
+	for _, g := range goldenSchedules {
+		end := g.month.AddDate(0, 1, 0)
+		for ts := g.month; ts.Before(end); ts = ts.Add(time.Hour) {
+			a, err := OnCall(g.s, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Until.IsZero() {
+				continue
+			}
+			before, _ := OnCall(g.s, a.Until.Add(-time.Nanosecond))
+			after, _ := OnCall(g.s, a.Until)
+			if !slices.Equal(before.Contacts, a.Contacts) || slices.Equal(after.Contacts, a.Contacts) {
+				t.Fatalf("%s at %v: %v until %v, but %v just before and %v at it", g.s.ID, ts, a.Contacts, a.Until, before.Contacts, after.Contacts)
+			}
+		}
+	}
+}
+
+// TestOnCallHandoffInDSTGap pins what happens to a 02:30 handoff on the
+// night America/New_York skips 02:00-03:00: it happens when the clocks
+// jump, at 03:00 EDT, and the next day is back at 02:30.
+func TestOnCallHandoffInDSTGap(t *testing.T) {
+	s := Schedule{ID: "gap", TimeZone: "America/New_York", Layers: []Layer{
+		{Rotation: "daily", Start: "2026-03-06 02:30", Members: []string{"a", "b"}},
+	}}
+	a, err := OnCall(s, at(t, "America/New_York", "2026-03-07 12:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC); !a.Until.Equal(want) {
+		t.Errorf("handoff on the DST night at %v, want %v (03:00 EDT)", a.Until.In(mustZone("America/New_York")), want)
+	}
+	b, _ := OnCall(s, a.Until)
+	if want := time.Date(2026, 3, 9, 6, 30, 0, 0, time.UTC); !b.Until.Equal(want) {
+		t.Errorf("next handoff at %v, want %v (02:30 EDT)", b.Until, want)
+	}
+}
