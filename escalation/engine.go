@@ -476,10 +476,11 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 		}
 		res.IDs = append(res.IDs, id)
 	}
-	res.Answer = FormatConfirm(r.Action, res.IDs, c.Name+" ("+c.ID+")", c.Language)
-	if c.Name == "" {
-		res.Answer = FormatConfirm(r.Action, res.IDs, c.ID, c.Language)
+	who := c.Name
+	if who == "" {
+		who = c.ID
 	}
+	res.Answer = FormatConfirm(r.Action, res.IDs, who, c.Language)
 	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo}
 	if len(res.IDs) == 1 {
 		n.IncidentID = res.IDs[0]

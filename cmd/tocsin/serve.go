@@ -369,7 +369,9 @@ func (d *daemon) mountSimPhones(srv *httpapi.Server) {
 			fmt.Fprintln(w, `{"error":"body must be {\"text\": \"...\"}","field":"text"}`)
 			return
 		}
-		if err := sim.InjectSMS(r.PathValue("number"), body.Text); err != nil {
+		// Phones show numbers as people write them: "090-1234-5678".
+		number := strings.NewReplacer("-", "", " ", "", "(", "", ")", "").Replace(r.PathValue("number"))
+		if err := sim.InjectSMS(number, body.Text); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"error": err.Error(), "field": "number"})
 			return
