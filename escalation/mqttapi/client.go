@@ -44,8 +44,10 @@ type Status struct {
 // Tuning. The shard count bounds how many messages are committed at once
 // (the store batches concurrent commits into one transaction); messages of
 // one topic always go to the same shard, so they are committed in order.
+// Brokers send at most a window of unacknowledged QoS 1 messages (20 by
+// default in mosquitto), so more shards than that would sit idle.
 const (
-	shards         = 8
+	shards         = 16
 	shardQueue     = 64
 	publishBatch   = 64
 	publishTimeout = 10 * time.Second
