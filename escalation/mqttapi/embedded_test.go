@@ -35,7 +35,7 @@ func TestEmbeddedBroker(t *testing.T) {
 		t.Errorf("incident %+v", inc)
 	}
 
-	bad := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("intruder").
+	bad := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("intruder").
 		SetUsername("plant").SetPassword("guess").SetAutoReconnect(false))
 	tok := bad.Connect()
 	tok.WaitTimeout(waitLimit)
