@@ -62,8 +62,9 @@ func (p *Policy) Normalize() {
 
 // Validate returns every problem in p, or nil when the engine can run it:
 // missing, duplicate and unknown ids (contacts, services, schedules,
-// escalation policies, heartbeats), phone numbers that are invalid or not
-// yet in E.164 (Normalize converts them), empty schedules, rotations and
+// escalation policies, heartbeats), phone numbers that are invalid, not
+// yet in E.164 (Normalize converts them) or shared by two contacts (a
+// reply could not tell who sent it), empty schedules, rotations and
 // member lists, bad rotations, time zones, days and times, levels out of
 // order or without targets, targets that are not exactly one of schedule,
 // contact or zone, unknown channels, services without a known escalation
@@ -98,15 +99,24 @@ func (p *Policy) Validate() []ValidationError {
 		v.add("settings.sms_per_contact_per_minute", "must not be negative")
 	}
 
+	phones := map[string]int{}
 	for i, c := range p.Contacts {
 		path := fmt.Sprintf("contacts[%d]", i)
-		switch n, err := NormalizeNumber(c.Phone, p.Settings.DefaultRegion); {
+		n, err := NormalizeNumber(c.Phone, p.Settings.DefaultRegion)
+		switch {
 		case strings.TrimSpace(c.Phone) == "":
 			v.add(path+".phone", "missing: every contact needs a phone number")
 		case err != nil:
 			v.add(path+".phone", "%s", strings.TrimPrefix(err.Error(), ErrInvalidNumber.Error()+" "))
 		case n != c.Phone:
 			v.add(path+".phone", "%q is not in E.164 form (%s); Normalize rewrites it", c.Phone, n)
+		}
+		if err == nil {
+			if j, dup := phones[n]; dup {
+				v.add(path+".phone", "%s is also the phone of contacts[%d] (%s): an SMS reply from it could not tell them apart", n, j, p.Contacts[j].ID)
+			} else {
+				phones[n] = i
+			}
 		}
 		switch c.Language {
 		case "", "en", "ja":

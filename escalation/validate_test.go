@@ -75,6 +75,7 @@ func TestValidate(t *testing.T) {
 		{"missing id", func(p *Policy) { p.Services[0].ID = "" }, "services[0].id", "missing"},
 		{"id with a space", func(p *Policy) { p.Heartbeats[0].ID = "scada main" }, "heartbeats[0].id", `contains ' '`},
 		{"invalid phone", func(p *Policy) { p.Contacts[0].Phone = "090-1234" }, "contacts[0].phone", `"090-1234": 6 digits after country code +81, want 9 to 10`},
+		{"shared phone", func(p *Policy) { p.Contacts[3].Phone = "+819012345678" }, "contacts[3].phone", "also the phone of contacts[0] (tanaka)"},
 		{"no phone", func(p *Policy) { p.Contacts[0].Phone = "" }, "contacts[0].phone", "missing"},
 		{"national phone without region", func(p *Policy) { p.Settings.DefaultRegion = ""; p.Contacts[0].Phone = "090-1234-5678" }, "contacts[0].phone", "needs a region"},
 		{"unknown region", func(p *Policy) { p.Settings.DefaultRegion = "XX" }, "settings.default_region", `unknown region "XX"`},
@@ -102,7 +103,7 @@ func TestValidate(t *testing.T) {
 			o.Start, o.End = o.End, o.Start
 		}, "schedules[0].overrides[0].end", "is not after start"},
 		{"override without end", func(p *Policy) { p.Schedules[0].Overrides[0].End = time.Time{} }, "schedules[0].overrides[0].end", "missing"},
-		{"levels out of order", func(p *Policy) { p.EscalationPolicies[0].Levels[0].After = Duration(10 * time.Minute) }, "escalation_policies[0].levels[1].after", "levels out of order: 5m0s comes before the previous level's 10m0s"},
+		{"levels out of order", func(p *Policy) { p.EscalationPolicies[0].Levels[0].After = Duration(10 * time.Minute) }, "escalation_policies[0].levels[1].after", "levels out of order: 5m comes before the previous level's 10m"},
 		{"no levels", func(p *Policy) { p.EscalationPolicies[0].Levels = nil }, "escalation_policies[0].levels", `"line1" has no levels`},
 		{"negative repeat", func(p *Policy) { p.EscalationPolicies[0].Repeat = -1 }, "escalation_policies[0].repeat", "negative"},
 		{"level without targets", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify = nil }, "escalation_policies[0].levels[1].notify", "level 2 notifies nobody"},

@@ -19,6 +19,7 @@ var flowTypes = map[reflect.Type]bool{
 	reflect.TypeFor[escalation.Override]():    true,
 	reflect.TypeFor[escalation.Target]():      true,
 	reflect.TypeFor[escalation.Heartbeat]():   true,
+	reflect.TypeFor[escalation.Maintenance](): true,
 }
 
 // Marshal writes p as YAML in the layout of SPEC §4: block style, with
@@ -56,7 +57,11 @@ func encode(v reflect.Value, flow bool) (*yaml.Node, error) {
 	case t == durationType:
 		return scalar("!!str", shortDuration(v.Interface().(escalation.Duration))), nil
 	case t.Kind() == reflect.String:
-		return scalar("!!str", v.String()), nil
+		n := scalar("!!str", v.String())
+		if needsQuotes(n.Value) {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+		return n, nil
 	case t.Kind() == reflect.Bool:
 		return scalar("!!bool", strconv.FormatBool(v.Bool())), nil
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
@@ -108,6 +113,22 @@ func encode(v reflect.Value, flow bool) (*yaml.Node, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("policyfile: cannot encode %s", t)
+}
+
+// needsQuotes reports whether s should be quoted to read back as the same
+// string: it would read as another type ("09:00" is a YAML 1.1 number,
+// "+819012345678" an integer) or is not plain. Strings with ":" are
+// quoted too, as people write times.
+func needsQuotes(s string) bool {
+	if s == "" || strings.ContainsAny(s, ":#\n\"'") {
+		return true
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 {
+		return true
+	}
+	c := n.Content[0]
+	return c.Kind != yaml.ScalarNode || c.ShortTag() != "!!str" || c.Value != s || c.Style != 0
 }
 
 // shortDuration writes d as people write it ("5m", not "5m0s").

@@ -58,7 +58,7 @@ func (es Errors) Error() string {
 
 // maxNodes bounds the work of decoding, so that aliases expanding
 // exponentially ("billion laughs") are refused rather than followed.
-const maxNodes = 1 << 20
+const maxNodes = 1 << 18
 
 // Load reads a policy from YAML or JSON, normalises it (phone numbers to
 // E.164, see Policy.Normalize) and validates it. filename is used only in
