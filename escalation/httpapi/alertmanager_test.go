@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -239,5 +240,56 @@ func checkGroupEvent(t *testing.T, ev escalation.Event, err error, intake string
 	}
 	if !json.Valid(ev.Details) {
 		t.Fatalf("details %q", ev.Details)
+	}
+}
+
+func TestAlertmanagerOverHTTP(t *testing.T) {
+	ts, eng := intakeServer(t)
+	url := ts.URL + "/api/v1/webhooks/alertmanager/press-line-1"
+	firing := readTestdata(t, "alertmanager-firing.json")
+	key := `{}:{alertname="HydraulicPressureLow"}`
+
+	if code, _ := post(t, url, "", firing); code != http.StatusUnauthorized {
+		t.Errorf("without a token: %d, want 401", code)
+	}
+	code, ans := post(t, url, "t0ken", firing)
+	if code != http.StatusAccepted || ans["new"] != true || ans["dedup_key"] != key {
+		t.Fatalf("firing: %d %v", code, ans)
+	}
+	// Alertmanager repeats a firing group (repeat_interval, new alerts
+	// joining): still one incident.
+	post(t, url, "t0ken", firing)
+	incs := incidentByKey(t, eng, key)
+	if len(incs) != 1 || incs[0].Status != escalation.Triggered || incs[0].AlertCount != 2 || incs[0].Severity != escalation.SevCritical {
+		t.Fatalf("after two firing notifications: %+v", incs)
+	}
+	if code, _ := post(t, url, "t0ken", readTestdata(t, "alertmanager-resolved.json")); code != http.StatusAccepted {
+		t.Fatalf("resolved: %d", code)
+	}
+	if incs := incidentByKey(t, eng, key); len(incs) != 1 || incs[0].Status != escalation.Resolved {
+		t.Errorf("after the group resolved: %+v", incs)
+	}
+
+	// 4xx, so Alertmanager does not retry what cannot succeed.
+	if code, ans := post(t, ts.URL+"/api/v1/webhooks/alertmanager/no-such-service", "t0ken", firing); code < 400 || code >= 500 {
+		t.Errorf("unknown service: %d %v, want a 4xx", code, ans)
+	}
+	code, ans = post(t, url, "t0ken", withField(t, firing, "status", "pending"))
+	if code != http.StatusBadRequest || ans["field"] != "status" {
+		t.Errorf("bad status: %d %v", code, ans)
+	}
+}
+
+func TestGrafanaOverHTTP(t *testing.T) {
+	ts, eng := intakeServer(t)
+	url := ts.URL + "/api/v1/webhooks/grafana/db"
+	code, ans := post(t, url, "t0ken", readTestdata(t, "grafana-firing.json"))
+	if code != http.StatusAccepted {
+		t.Fatalf("firing: %d %v", code, ans)
+	}
+	key, _ := ans["dedup_key"].(string)
+	post(t, url, "t0ken", readTestdata(t, "grafana-resolved.json"))
+	if incs := incidentByKey(t, eng, key); len(incs) != 1 || incs[0].Status != escalation.Resolved || incs[0].Summary != "Oven 3 above 260 °C" {
+		t.Errorf("grafana incident %+v", incs)
 	}
 }

@@ -1,14 +1,24 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/sqlite"
 )
 
 // The routing/service key used in PagerDuty's own documented examples.
@@ -351,4 +361,212 @@ func checkPagerDutyEvent(t *testing.T, ev escalation.Event) {
 	if ev.Details != nil && !json.Valid(ev.Details) {
 		t.Fatalf("details are not JSON: %q", ev.Details)
 	}
+}
+
+// intakeServer runs the real HTTP server on the real engine and a real
+// SQLite store in a temporary directory.
+func intakeServer(t testing.TB) (*httptest.Server, *escalation.Engine) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tocsin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	eng := escalation.NewEngine(db, intakePolicy(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	ts := httptest.NewServer(New(Options{Engine: eng, Tokens: []Token{{Name: "monitoring", Token: "t0ken"}}}))
+	t.Cleanup(ts.Close)
+	return ts, eng
+}
+
+// post sends body and decodes the JSON answer into a map.
+func post(t testing.TB, url, token string, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("answer %d is not a JSON object: %q", resp.StatusCode, raw)
+	}
+	return resp.StatusCode, m
+}
+
+func incidentByKey(t testing.TB, eng *escalation.Engine, key string) []escalation.Incident {
+	t.Helper()
+	all, err := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []escalation.Incident
+	for _, inc := range all {
+		if inc.DedupKey == key {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
+// TestEnqueueOverHTTP follows PagerDuty's documented behaviour end to end:
+// answers, dedup, acknowledge and resolve, keys scoped to the routing key.
+func TestEnqueueOverHTTP(t *testing.T) {
+	ts, eng := intakeServer(t)
+	url := ts.URL + "/v2/enqueue"
+	example := readTestdata(t, "pagerduty-v2-openapi-example.json")
+
+	// No bearer token: the routing key is the credential.
+	code, ans := post(t, url, "", example)
+	want := map[string]any{"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"}
+	if code != http.StatusAccepted || !reflect.DeepEqual(ans, want) {
+		t.Fatalf("trigger: %d %v, want 202 %v", code, ans, want)
+	}
+	incs := incidentByKey(t, eng, "srv01/mysql")
+	if len(incs) != 1 || incs[0].Service != "db" || incs[0].Severity != escalation.SevCritical || incs[0].Status != escalation.Triggered {
+		t.Fatalf("incidents %+v", incs)
+	}
+	var details map[string]any
+	if err := json.Unmarshal(incs[0].Details, &details); err != nil || details["links"] == nil || details["images"] == nil || details["custom_details"] == nil {
+		t.Errorf("details %s (%v)", incs[0].Details, err)
+	}
+
+	// The same trigger again folds into the open incident.
+	post(t, url, "", example)
+	if incs := incidentByKey(t, eng, "srv01/mysql"); len(incs) != 1 || incs[0].AlertCount != 2 {
+		t.Errorf("repeated trigger: %+v", incs)
+	}
+	// The same key under another routing key is another alert.
+	other := withField(t, example, "routing_key", "0123456789abcdef0123456789abcdef")
+	if code, _ := post(t, url, "", other); code != http.StatusAccepted {
+		t.Fatalf("other routing key: %d", code)
+	}
+	if incs := incidentByKey(t, eng, "srv01/mysql"); len(incs) != 2 {
+		t.Errorf("dedup keys not scoped to the routing key: %+v", incs)
+	}
+
+	ack := withField(t, readTestdata(t, "pagerduty-v2-acknowledge-example.json"), "routing_key", pdDocsKey)
+	ack = withField(t, ack, "dedup_key", "srv01/mysql")
+	if code, ans := post(t, url, "", ack); code != http.StatusAccepted || ans["dedup_key"] != "srv01/mysql" {
+		t.Errorf("acknowledge: %d %v", code, ans)
+	}
+	resolve := withField(t, ack, "event_action", "resolve")
+	post(t, url, "", resolve)
+	for _, inc := range incidentByKey(t, eng, "srv01/mysql") {
+		if inc.Service == "db" && inc.Status != escalation.Resolved {
+			t.Errorf("after acknowledge and resolve: %+v", inc)
+		}
+	}
+
+	// Acknowledge/resolve of an unknown key: accepted and dropped.
+	unknown := withField(t, resolve, "dedup_key", "never-seen")
+	if code, ans := post(t, url, "", unknown); code != http.StatusAccepted || ans["status"] != "success" {
+		t.Errorf("resolve of unknown key: %d %v", code, ans)
+	}
+	if incs := incidentByKey(t, eng, "never-seen"); len(incs) != 0 {
+		t.Errorf("resolve of an unknown key opened %+v", incs)
+	}
+
+	// Without dedup_key PagerDuty makes one up and returns it.
+	code, ans = post(t, url, "", withField(t, example, "dedup_key", nil))
+	if key, _ := ans["dedup_key"].(string); code != http.StatusAccepted || key == "" || len(incidentByKey(t, eng, key)) != 1 {
+		t.Errorf("trigger without dedup_key: %d %v", code, ans)
+	}
+
+	// Invalid: PagerDuty's 400 body.
+	code, ans = post(t, url, "", withField(t, example, "payload.severity", "high"))
+	if code != http.StatusBadRequest || ans["status"] != "invalid event" || ans["message"] != "Event object is invalid" {
+		t.Errorf("invalid: %d %v", code, ans)
+	}
+	if errs, _ := ans["errors"].([]any); len(errs) != 1 {
+		t.Errorf("invalid: errors %v", ans["errors"])
+	}
+
+	// Over 512 KB: 413.
+	big := withField(t, example, "payload.custom_details", map[string]any{"blob": strings.Repeat("x", 513<<10)})
+	if code, _ := post(t, url, "", big); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("513 KB body: %d, want 413", code)
+	}
+}
+
+func TestCreateEventV1OverHTTP(t *testing.T) {
+	ts, eng := intakeServer(t)
+	url := ts.URL + "/generic/2010-04-15/create_event.json"
+	trigger := withField(t, readTestdata(t, "pagerduty-v1-trigger-example.json"), "incident_key", "srv01/HTTP")
+	code, ans := post(t, url, "", trigger)
+	want := map[string]any{"status": "success", "message": "Event processed", "incident_key": "srv01/HTTP"}
+	if code != http.StatusOK || !reflect.DeepEqual(ans, want) {
+		t.Fatalf("v1 trigger: %d %v, want 200 %v", code, ans, want)
+	}
+	post(t, url, "", readTestdata(t, "pagerduty-v1-resolve-example.json"))
+	if incs := incidentByKey(t, eng, "srv01/HTTP"); len(incs) != 1 || incs[0].Status != escalation.Resolved {
+		t.Errorf("after v1 resolve: %+v", incs)
+	}
+	code, ans = post(t, url, "", withField(t, trigger, "event_type", "page"))
+	if code != http.StatusBadRequest || ans["status"] != "invalid event" {
+		t.Errorf("v1 invalid: %d %v", code, ans)
+	}
+}
+
+// BenchmarkEnqueue measures /v2/enqueue events per second over real HTTP
+// into the real engine and SQLite (synchronous=FULL), 16 senders at once,
+// each event a new incident.
+func BenchmarkEnqueue(b *testing.B) {
+	const perRound, senders = 4000, 16
+	ts, _ := intakeServer(b)
+	example := readTestdata(b, "pagerduty-v2-openapi-example.json")
+	bodies := make([][]byte, perRound)
+	var total time.Duration
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	b.ResetTimer()
+	for round := range b.N {
+		b.StopTimer()
+		for i := range bodies {
+			bodies[i] = withField(b, example, "dedup_key", fmt.Sprintf("bench-%d-%d", round, i))
+		}
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		next := atomic.Int64{}
+		for range senders {
+			wg.Go(func() {
+				for {
+					i := next.Add(1) - 1
+					if i >= perRound {
+						return
+					}
+					resp, err := client.Post(ts.URL+"/v2/enqueue", "application/json", bytes.NewReader(bodies[i]))
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusAccepted {
+						failed.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		total += time.Since(start)
+		if n := failed.Load(); n > 0 {
+			b.Fatalf("%d events not accepted", n)
+		}
+	}
+	b.ReportMetric(float64(perRound*b.N)/total.Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
 }
