@@ -535,6 +535,11 @@ func decide(st EscalationState, pol *Policy, now time.Time, force bool) StepResu
 		if until.IsZero() || !until.After(now) {
 			res.NextAt = now.Add(time.Minute)
 		}
+		// When the window ends, escalation starts from where it is, with
+		// the next level due at the end of the window.
+		if res.Level < len(ep.Levels) {
+			res.LoopStartedAt = res.NextAt.Add(-ep.Levels[res.Level].After.D())
+		}
 		note(KindSuppressed, "maintenance window for %s until %s: nobody paged", inc.Service, res.NextAt.Format(time.RFC3339))
 		return res
 	}
@@ -586,15 +591,14 @@ func decide(st EscalationState, pol *Policy, now time.Time, force bool) StepResu
 		}
 	case res.Loop < ep.Repeat:
 		// The next loop starts after the same delay that separated the
-		// last two levels (DefaultLoopGap for a single level).
+		// last two levels (DefaultLoopGap for a single level). Level stays
+		// at the last level fired until then; the step at NextAt rolls
+		// over to the first level.
 		gap := DefaultLoopGap
 		if n := len(ep.Levels); n > 1 {
 			gap = max(ep.Levels[n-1].After.D()-ep.Levels[n-2].After.D(), time.Minute)
 		}
-		res.Loop++
-		res.Level = 0
-		res.LoopStartedAt = now.Add(gap)
-		res.NextAt = res.LoopStartedAt.Add(ep.Levels[0].After.D())
+		res.NextAt = now.Add(gap)
 	}
 	return res
 }
