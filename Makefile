@@ -44,8 +44,9 @@ CROSS_TAGS  := osusergo,netgo,sqlite_omit_load_extension
 NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 # A Debian version from git describe: v1.2.0 -> 1.2.0, v1.2.0-3-gabc ->
 # 1.2.0+3+gabc, an untagged commit abc -> 0.0.0~git20261124.abc (sorting
-# below any release).
-DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\.[0-9]/!s/^/0.0.0~git'"$$(date -u +%Y%m%d)"'./; s/^v//; s/-/+/g')
+# below any release). Expanded once, like LDFLAGS, so that the package and
+# the binary inside agree even when HEAD moves during the build.
+DEB_VERSION := $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\.[0-9]/!s/^/0.0.0~git'"$$(date -u +%Y%m%d)"'./; s/^v//; s/-/+/g')
 
 # $(call static-build,GOARCH,GOARM,CC,OUTPUT)
 define static-build
