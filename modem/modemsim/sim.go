@@ -97,6 +97,9 @@ type Sim struct {
 	history  []SentSMS
 	messages []PhoneMessage
 	commands []string
+	// onCommand, if set, sees every command line as it arrives (benchmarks
+	// time the serial line with it).
+	onCommand func(line string, at time.Time)
 	out      io.Writer // the attached client; nil when none
 
 	outMu sync.Mutex // serialises writes to out (answers and URCs)
@@ -433,7 +436,11 @@ const imei = "867584030012344"
 func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 	s.mu.Lock()
 	s.commands = append(s.commands, line)
+	hook := s.onCommand
 	s.mu.Unlock()
+	if hook != nil {
+		hook(line, time.Now())
+	}
 	up := strings.ToUpper(line)
 	if !strings.HasPrefix(up, "AT") {
 		s.reply(w, "ERROR")
