@@ -368,7 +368,7 @@ func (l *compiledLayer) at(t time.Time, loc *time.Location) (member string, ok b
 		ly, lm, ld := t.In(loc).Date()
 		from := time.Date(l.y, l.m, l.d, 0, 0, 0, 0, time.UTC)
 		to := time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC)
-		k = int(to.Sub(from).Hours()/24) / l.days
+		k = int((to.Unix()-from.Unix())/(24*3600)) / l.days // Unix: Sub saturates after 292 years
 		for k > 0 && l.slotStart(k, loc).After(t) {
 			k--
 		}

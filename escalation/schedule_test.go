@@ -354,3 +354,15 @@ func TestOnCallHandoffInDSTGap(t *testing.T) {
 		t.Errorf("next handoff at %v, want %v (02:30 EDT)", b.Until, want)
 	}
 }
+
+func TestOnCallFarFuture(t *testing.T) {
+	s := Schedule{ID: "s", TimeZone: "Asia/Tokyo", Layers: []Layer{
+		{Rotation: "daily", Start: "2026-01-01 09:00", Members: []string{"a", "b"}},
+		{Rotation: "12h", Start: "2026-01-01 09:00", Members: []string{"c"}, Restrictions: []Restriction{{Days: []string{"sat"}, From: "00:00", To: "01:00"}}},
+	}}
+	// 2999-12-31 is a Tuesday, day 355,745 after the start (odd): b.
+	a, err := OnCall(s, at(t, "Asia/Tokyo", "2999-12-31 12:00"))
+	if err != nil || !slices.Equal(a.Contacts, []string{"b"}) {
+		t.Errorf("OnCall in 2999 = %+v, %v; want b", a, err)
+	}
+}
