@@ -1,10 +1,19 @@
 package httpapi
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 )
@@ -291,5 +300,170 @@ func TestGrafanaOverHTTP(t *testing.T) {
 	post(t, url, "t0ken", readTestdata(t, "grafana-resolved.json"))
 	if incs := incidentByKey(t, eng, key); len(incs) != 1 || incs[0].Status != escalation.Resolved || incs[0].Summary != "Oven 3 above 260 °C" {
 		t.Errorf("grafana incident %+v", incs)
+	}
+}
+
+// startAlertmanager runs the real Prometheus Alertmanager with a webhook
+// receiver pointing at webhookURL, and returns its base URL. It skips the
+// test only when Alertmanager is not installed.
+func startAlertmanager(t *testing.T, webhookURL, token string) string {
+	t.Helper()
+	path, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		if path, err = exec.LookPath("alertmanager"); err != nil {
+			t.Skip("Alertmanager is not installed (Debian package prometheus-alertmanager)")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`route:
+  receiver: tocsin
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: tocsin
+    webhook_configs:
+      - url: %s
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: %s
+`, webhookURL, token)
+	if err := os.WriteFile(filepath.Join(dir, "alertmanager.yml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, "--config.file="+filepath.Join(dir, "alertmanager.yml"),
+		"--storage.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr,
+		"--cluster.listen-address=") // no gossip: a single test instance
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	ready := make(chan struct{})
+	var (
+		mu  sync.Mutex // guards out
+		out strings.Builder
+	)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			if signalled {
+				continue
+			}
+			mu.Lock()
+			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), `msg="Listening on"`) {
+				signalled = true
+				close(ready)
+			}
+		}
+	}()
+	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatalf("alertmanager exited:\n%s", output())
+	case <-time.After(20 * time.Second):
+		t.Fatal("alertmanager did not start")
+	}
+	return "http://" + addr
+}
+
+// TestRealAlertmanager posts alerts to a real Alertmanager whose webhook
+// receiver is Tocsin: one incident per group, resolved when the group is.
+func TestRealAlertmanager(t *testing.T) {
+	ts, eng := intakeServer(t)
+	changes := make(chan escalation.Incident, 1000)
+	t.Cleanup(eng.Subscribe(func(inc escalation.Incident) {
+		select {
+		case changes <- inc:
+		default:
+		}
+	}))
+	am := startAlertmanager(t, ts.URL+"/api/v1/webhooks/alertmanager/press-line-1", "t0ken")
+
+	postAlerts := func(alerts string) {
+		t.Helper()
+		resp, err := http.Post(am+"/api/v2/alerts", "application/json", strings.NewReader(alerts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("posting to Alertmanager: %s", resp.Status)
+		}
+	}
+	waitIncident := func(what string, ok func(escalation.Incident) bool) escalation.Incident {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case inc := <-changes:
+				full, err := eng.Incident(context.Background(), inc.ID)
+				if err == nil && ok(full) {
+					return full
+				}
+			case <-deadline:
+				t.Fatalf("waiting for %s", what)
+			}
+		}
+	}
+
+	start := time.Now().UTC().Format(time.RFC3339)
+	alerts := func(endsAt string) string {
+		end := ""
+		if endsAt != "" {
+			end = `,"endsAt":"` + endsAt + `"`
+		}
+		return `[
+{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-3","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + start + `"` + end + `},
+{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-4","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + start + `"` + end + `}]`
+	}
+	postAlerts(alerts(""))
+	postAlerts(`[{"labels":{"alertname":"OilTempHigh","instance":"plc-3","severity":"warning"},"annotations":{"summary":"Oil temperature high"},"startsAt":"` + start + `"}]`)
+
+	pressure := waitIncident("the pressure group's incident", func(i escalation.Incident) bool {
+		return strings.Contains(i.DedupKey, "HydraulicPressureLow") && i.Status == escalation.Triggered
+	})
+	oil := waitIncident("the oil group's incident", func(i escalation.Incident) bool {
+		return strings.Contains(i.DedupKey, "OilTempHigh")
+	})
+	if pressure.Severity != escalation.SevCritical || pressure.Summary != "Hydraulic pressure low (2 alerts)" {
+		t.Errorf("pressure incident %+v", pressure)
+	}
+	if oil.Severity != escalation.SevWarning || oil.ID == pressure.ID {
+		t.Errorf("oil incident %+v", oil)
+	}
+	var d amDetails
+	if err := json.Unmarshal(pressure.Details, &d); err != nil || len(d.Alerts) != 2 {
+		t.Errorf("pressure details %s (%v)", pressure.Details, err)
+	}
+
+	// Both pressure alerts end: Alertmanager sends the group resolved.
+	postAlerts(alerts(time.Now().UTC().Add(-time.Second).Format(time.RFC3339)))
+	waitIncident("the pressure incident resolved", func(i escalation.Incident) bool {
+		return i.ID == pressure.ID && i.Status == escalation.Resolved
+	})
+	if got, err := eng.Incident(context.Background(), oil.ID); err != nil || got.Status != escalation.Triggered {
+		t.Errorf("the other group changed: %+v, %v", got, err)
+	}
+	all, _ := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 100})
+	if len(all) != 2 {
+		t.Errorf("%d incidents, want one per group (2)", len(all))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,13 +80,19 @@ log_type information
 	}
 	m := &mosquitto{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, exit: make(chan struct{})}
 	ready := make(chan struct{})
-	var log strings.Builder
+	var (
+		mu  sync.Mutex // guards log
+		log strings.Builder
+	)
+	output := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
 			if !signalled {
+				mu.Lock()
 				log.WriteString(sc.Text() + "\n")
+				mu.Unlock()
 			}
 			if !signalled && strings.Contains(sc.Text(), " running") {
 				signalled = true
@@ -99,9 +106,9 @@ log_type information
 	select {
 	case <-ready:
 	case <-m.exit:
-		t.Fatalf("mosquitto exited at start:\n%s", log.String())
+		t.Fatalf("mosquitto exited at start:\n%s", output())
 	case <-time.After(waitLimit):
-		t.Fatalf("mosquitto did not start:\n%s", log.String())
+		t.Fatalf("mosquitto did not start:\n%s", output())
 	}
 	return m
 }
