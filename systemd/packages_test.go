@@ -88,6 +88,23 @@ func findDebs(t *testing.T) map[string]string {
 	if len(debs) == 0 {
 		t.Skip("no dist/tocsin_*.deb: run `make deb` first, or set TOCSIN_TEST_PACKAGES=1 to build them here")
 	}
+	// Packages older than their sources say nothing about the sources (and
+	// in a shared work tree they are someone's earlier build): skip.
+	sources := []string{"nfpm.yaml", "deb/postinst", "deb/prerm", "deb/postrm"}
+	for _, src := range debSources {
+		sources = append(sources, src)
+	}
+	for _, src := range sources {
+		fi, err := os.Stat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for arch, deb := range debs {
+			if fi.ModTime().UnixNano() > newest[arch] {
+				t.Skipf("%s is older than systemd/%s: run `make deb` again", deb, src)
+			}
+		}
+	}
 	return debs
 }
 
