@@ -408,18 +408,25 @@ func TestRealAlertmanager(t *testing.T) {
 			t.Fatalf("posting to Alertmanager: %s", resp.Status)
 		}
 	}
+	// waitIncident looks at every incident after each change until one
+	// satisfies ok (changes of other incidents may come in any order).
 	waitIncident := func(what string, ok func(escalation.Incident) bool) escalation.Incident {
 		t.Helper()
 		deadline := time.After(30 * time.Second)
 		for {
-			select {
-			case inc := <-changes:
-				full, err := eng.Incident(context.Background(), inc.ID)
-				if err == nil && ok(full) {
-					return full
+			all, err := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inc := range all {
+				if ok(inc) {
+					return inc
 				}
+			}
+			select {
+			case <-changes:
 			case <-deadline:
-				t.Fatalf("waiting for %s", what)
+				t.Fatalf("waiting for %s; incidents: %+v", what, all)
 			}
 		}
 	}
