@@ -7,9 +7,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -298,5 +303,134 @@ func checkARMv7(t *testing.T, f *elf.File) {
 	// value inside the "aeabi" subsection.
 	if !bytes.Contains(b, []byte{6, 10}) {
 		t.Errorf(".ARM.attributes has no Tag_CPU_arch=v7 (%x)", b)
+	}
+}
+
+// TestDebInstallCycle installs the native package on this machine with
+// dpkg, reinstalls it over a locally edited conffile, removes it and purges
+// it, checking each step. It changes the host (a system user, /etc/tocsin,
+// an enablement link), so it runs only as root with TOCSIN_TEST_INSTALL=1
+// on a machine without tocsin; the tocsin user stays afterwards, as after
+// any purge.
+func TestDebInstallCycle(t *testing.T) {
+	if os.Getenv("TOCSIN_TEST_INSTALL") != "1" {
+		t.Skip("changes the host: set TOCSIN_TEST_INSTALL=1 (as root, on a throwaway machine) to run")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("dpkg -i needs root")
+	}
+	tool(t, "dpkg", "dpkg")
+	tool(t, "setpriv", "util-linux")
+	if exec.Command("dpkg-query", "-W", "tocsin").Run() == nil {
+		t.Skip("tocsin is installed on this machine; not touching it")
+	}
+	for _, p := range []string{"/etc/tocsin", "/var/lib/tocsin"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Skipf("%s exists on this machine; not touching it", p)
+		}
+	}
+	debs := findDebs(t)
+	deb, ok := debs[runtime.GOARCH]
+	if !ok {
+		t.Skipf("no dist/tocsin_*_%s.deb for this machine", runtime.GOARCH)
+	}
+	t.Cleanup(func() { exec.Command("dpkg", "--purge", "tocsin").Run() })
+	const (
+		wants  = "/etc/systemd/system/multi-user.target.wants/tocsin.service"
+		policy = "/etc/tocsin/policy.yaml"
+		token  = "/etc/tocsin/api.token"
+	)
+
+	run(t, "dpkg", "--install", deb)
+	u, err := user.Lookup("tocsin")
+	if err != nil {
+		t.Fatalf("after install: %v", err)
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"dialout", "gpio"} {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			t.Errorf("after install: %v", err)
+		} else if !slices.Contains(gids, g.Gid) {
+			t.Errorf("after install: tocsin is not in group %s (groups %v)", name, gids)
+		}
+	}
+	g, err := user.LookupGroup("tocsin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOwner(t, "/etc/tocsin", 0o750|os.ModeDir, g.Gid)
+	checkOwner(t, token, 0o640, g.Gid)
+	tok, err := os.ReadFile(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{64}\n$`).Match(tok) {
+		t.Errorf("api.token = %q, want 64 hex digits and a newline", tok)
+	}
+	if _, err := os.Lstat(wants); err != nil {
+		t.Errorf("after install, the unit is not enabled: %v", err)
+	}
+	// The service user can read its config: the daemon's own check, run
+	// with the unit's user and groups.
+	run(t, "setpriv", "--reuid=tocsin", "--regid=tocsin", "--init-groups",
+		"/usr/bin/tocsin", "check", "-c", "/etc/tocsin/tocsin.yaml")
+
+	// Reinstall (as an upgrade does) over a local edit.
+	f, err := os.OpenFile(policy, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("# local edit\n")
+	f.Close()
+	run(t, "dpkg", "--install", deb)
+	if b, _ := os.ReadFile(policy); !bytes.HasSuffix(b, []byte("# local edit\n")) {
+		t.Error("reinstall overwrote the locally edited policy.yaml")
+	}
+	if b, _ := os.ReadFile(token); !bytes.Equal(b, tok) {
+		t.Error("reinstall replaced api.token")
+	}
+
+	// The daemon's state, as systemd's StateDirectory would hold it.
+	if err := os.MkdirAll("/var/lib/tocsin", 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/var/lib/tocsin/tocsin.db", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run(t, "dpkg", "--remove", "tocsin")
+	for _, p := range []string{policy, token, wants, "/var/lib/tocsin/tocsin.db"} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("remove (not purge) deleted %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat("/usr/bin/tocsin"); err == nil {
+		t.Error("remove left /usr/bin/tocsin")
+	}
+
+	run(t, "dpkg", "--purge", "tocsin")
+	for _, p := range []string{"/etc/tocsin", "/var/lib/tocsin", wants} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("purge left %s", p)
+		}
+	}
+}
+
+// checkOwner checks a path's mode and group.
+func checkOwner(t *testing.T, path string, mode os.FileMode, gid string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode() != mode {
+		t.Errorf("%s mode %v, want %v", path, fi.Mode(), mode)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && strconv.Itoa(int(st.Gid)) != gid {
+		t.Errorf("%s group id %d, want %s", path, st.Gid, gid)
 	}
 }
