@@ -206,20 +206,29 @@ func (e *Engine) runDue(ctx context.Context) time.Duration {
 		return time.Second
 	}
 	pol := e.Policy()
-	queued := false
-	for _, st := range states {
-		res := decide(st, pol, now, false)
-		if err := e.store.Step(ctx, res, now); err != nil {
-			if KindOf(err) != Conflict {
-				e.log.Error("escalation step", "incident", st.Incident.ID, "err", err)
-			}
-			continue
+	if len(states) > 0 {
+		// All due steps commit together: under an alert storm that is one
+		// transaction for hundreds of new incidents, not one each.
+		steps := make([]StepResult, len(states))
+		for i, st := range states {
+			steps[i] = decide(st, pol, now, false)
 		}
-		queued = queued || len(res.Pages) > 0
-		e.markChanged(st.Incident.ID)
-	}
-	if queued {
-		e.outboxChanged()
+		errs, err := e.store.Steps(ctx, steps, now)
+		if err != nil {
+			e.log.Error("escalation steps", "count", len(steps), "err", err)
+			return time.Second
+		}
+		queued := false
+		for i, s := range steps {
+			if errs[i] != nil {
+				continue // the incident changed meanwhile; looked at again next round
+			}
+			queued = queued || len(s.Pages) > 0
+			e.markChanged(s.IncidentID)
+		}
+		if queued {
+			e.outboxChanged()
+		}
 	}
 	if len(states) >= 1000 {
 		return 0 // more are due

@@ -29,6 +29,9 @@ type Store interface {
 	// timeline, all or nothing. It fails with Conflict when the incident
 	// changed since st was read (acked meanwhile): nothing is written.
 	Step(ctx context.Context, s StepResult, now time.Time) error
+	// Steps commits several steps in one transaction; errs[i] is step i's
+	// Conflict (skipped) or nil. err is set when nothing was committed.
+	Steps(ctx context.Context, s []StepResult, now time.Time) (errs []error, err error)
 
 	// ZoneAlarms lists zones raised by open incidents.
 	ZoneAlarms(ctx context.Context) ([]ZoneAlarm, error)

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 
 // e2e is one daemon under test with its simulator, state and config.
 type e2e struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	cfg     string
 	addr    string
@@ -82,7 +82,12 @@ settings:
 }
 
 // newE2E prepares a state directory, a config and a simulator on a pty.
-func newE2E(t *testing.T, policy string) *e2e {
+func newE2E(t testing.TB, policy string) *e2e {
+	return newE2EWith(t, policy, "")
+}
+
+// newE2EWith also appends extra YAML to the modem section of the config.
+func newE2EWith(t testing.TB, policy, modemExtra string) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -110,11 +115,12 @@ http:
     - {name: test, token: %s}
 modem:
   device: %s
+%s
 gpio:
   backend: none
 log:
   level: debug
-`, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"), addr, e.token, path)
+`, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"), addr, e.token, path, modemExtra)
 	e.cfg = filepath.Join(dir, "tocsin.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

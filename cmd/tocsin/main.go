@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -49,6 +50,18 @@ Bring-up (no daemon needed):
   tocsin version
 `
 
+func startCPUProfile(file string) (func(), error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -64,6 +77,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "serve":
+		// TOCSIN_CPUPROFILE=FILE writes a CPU profile of the daemon (for
+		// `go tool pprof`), stopped at shutdown.
+		if f := os.Getenv("TOCSIN_CPUPROFILE"); f != "" {
+			if stop, perr := startCPUProfile(f); perr == nil {
+				defer stop()
+			}
+		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		reload := make(chan struct{}, 1)

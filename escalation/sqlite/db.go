@@ -10,9 +10,10 @@
 //
 // All writes go through one writer goroutine that owns the only write
 // connection. Writes that arrive while a transaction is running are applied
-// together in the next transaction, each inside its own savepoint (group
-// commit): one fsync serves many alerts, which is what lets a Raspberry Pi
-// take thousands of alerts a second without giving up durability.
+// together in the next transaction (group commit): one fsync serves many alerts, which is what lets a Raspberry Pi
+// take thousands of alerts a second without giving up durability. A job that
+// fails makes its batch run again one job per transaction, so it never
+// takes the others down with it.
 package sqlite
 
 import (
@@ -75,12 +76,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	//                      the last commits).
 	//   foreign_keys=on    rows cannot point at incidents that do not exist.
 	//   busy_timeout=5000  wait for a lock (e.g. a backup) instead of failing.
+	//   stmt_cache_size    keep prepared statements per connection.
 	//   txlock=immediate   take the write lock at BEGIN, never upgrade later.
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "on")
 	q.Set("_busy_timeout", "5000")
+	q.Set("_stmt_cache_size", "64") // reuse prepared statements: the same few run all day
 	dsn := "file:" + url.PathEscape(path) + "?"
 	wq := url.Values{}
 	for k, v := range q {
@@ -170,9 +173,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// writer owns the write connection. It runs queued jobs in batches, each job
-// in its own savepoint so that one failing job does not undo the others,
-// and answers every job only after the batch committed.
+// writer owns the write connection. It runs queued jobs in batches: all
+// jobs of a batch share one transaction and one commit. If any job fails,
+// the batch is rolled back and each job runs again in a transaction of its
+// own, so one bad job never undoes the others. Every job is answered only
+// after its transaction committed (or failed).
 func (db *DB) writer() {
 	defer close(db.done)
 	batch := make([]*job, 0, maxBatch)
@@ -193,7 +198,11 @@ func (db *DB) writer() {
 				break collect
 			}
 		}
-		db.runBatch(batch)
+		if len(batch) == 1 || !db.runTogether(batch) {
+			for _, j := range batch {
+				j.err <- db.runAlone(j)
+			}
+		}
 	}
 }
 
@@ -208,45 +217,44 @@ func (db *DB) drain() {
 	}
 }
 
-func (db *DB) runBatch(batch []*job) {
-	ctx := context.Background()
-	errs := make([]error, len(batch))
-	tx, err := db.write.BeginTx(ctx, nil)
+// runTogether runs the batch in one transaction. It reports false, having
+// rolled back and answered nobody, if any job failed or the commit did.
+func (db *DB) runTogether(batch []*job) bool {
+	tx, err := db.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		for _, j := range batch {
-			j.err <- escalation.Unavailablef(err, "database")
-		}
-		return
+		return false
 	}
-	for i, j := range batch {
-		if len(batch) == 1 {
-			errs[i] = j.fn(tx)
-			continue
-		}
-		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
-			errs[i] = err
-			continue
-		}
+	for _, j := range batch {
 		if err := j.fn(tx); err != nil {
-			errs[i] = err
-			tx.Exec("ROLLBACK TO job")
+			tx.Rollback()
+			return false
 		}
-		tx.Exec("RELEASE job")
-	}
-	if len(batch) == 1 && errs[0] != nil {
-		tx.Rollback()
-		batch[0].err <- errs[0]
-		return
 	}
 	if err := tx.Commit(); err != nil {
-		for _, j := range batch {
-			j.err <- escalation.Unavailablef(err, "commit")
-		}
-		return
+		return false
 	}
-	for i, j := range batch {
-		j.err <- errs[i]
+	for _, j := range batch {
+		j.err <- nil
 	}
+	return true
+}
+
+// runAlone runs one job in its own transaction. Jobs must not keep state
+// from an earlier run: runTogether may have run them already and rolled
+// back.
+func (db *DB) runAlone(j *job) error {
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		return escalation.Unavailablef(err, "database")
+	}
+	if err := j.fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return escalation.Unavailablef(err, "commit")
+	}
+	return nil
 }
 
 // update runs fn inside the writer's transaction and returns once it is

@@ -368,54 +368,84 @@ func (db *DB) Due(ctx context.Context, now time.Time) ([]escalation.EscalationSt
 
 // Step commits one escalation step atomically.
 func (db *DB) Step(ctx context.Context, s escalation.StepResult, now time.Time) error {
-	return wrapErr("escalation step", db.update(ctx, func(tx *sql.Tx) error {
-		var (
-			status      string
-			level, loop int
-		)
-		err := tx.QueryRow(`SELECT i.status, e.level, e.loop FROM incidents i JOIN escalations e ON e.incident_id = i.id
-			WHERE i.id = ?`, s.IncidentID).Scan(&status, &level, &loop)
-		if err != nil {
-			return err
-		}
-		if escalation.Status(status) != s.ExpectStatus || level != s.ExpectLevel || loop != s.ExpectLoop {
-			return &escalation.Error{Kind: escalation.Conflict, Msg: fmt.Sprintf("incident #%d changed", s.IncidentID)}
-		}
-		if s.Status != escalation.Status(status) {
-			if s.Status != escalation.Triggered {
-				return fmt.Errorf("step may only re-trigger, not move to %s", s.Status)
-			}
-			if _, err := tx.Exec(`UPDATE incidents SET status = 'triggered', acknowledged_at = NULL,
-				acknowledged_by = '' WHERE id = ?`, s.IncidentID); err != nil {
+	return wrapErr("escalation step", db.update(ctx, func(tx *sql.Tx) error { return step(tx, s, now) }))
+}
+
+// Steps commits several steps in one transaction. A step whose incident
+// changed meanwhile is skipped (its savepoint rolled back) and reported as
+// Conflict in errs; the others commit.
+func (db *DB) Steps(ctx context.Context, steps []escalation.StepResult, now time.Time) ([]error, error) {
+	errs := make([]error, len(steps))
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		for i, s := range steps {
+			if _, err := tx.Exec("SAVEPOINT step"); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?,
-			policy_version = ? WHERE incident_id = ?`, s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt),
-			s.PolicyVersion, s.IncidentID); err != nil {
-			return err
-		}
-		for _, e := range s.Timeline {
-			if err := addTimeline(tx, s.IncidentID, e.At, e.Kind, e.Detail); err != nil {
-				return err
+			errs[i] = step(tx, s, now)
+			if errs[i] != nil {
+				if escalation.KindOf(errs[i]) != escalation.Conflict {
+					return errs[i]
+				}
+				if _, err := tx.Exec("ROLLBACK TO step"); err != nil {
+					return err
+				}
 			}
-		}
-		for _, z := range s.Zones {
-			if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`, s.IncidentID, z, ms(now)); err != nil {
-				return err
-			}
-		}
-		for _, n := range s.Pages {
-			if n.IncidentID == 0 {
-				n.IncidentID = s.IncidentID
-			}
-			if err := enqueue(tx, n, now); err != nil {
+			if _, err := tx.Exec("RELEASE step"); err != nil {
 				return err
 			}
 		}
 		return nil
-	}))
+	})
+	return errs, wrapErr("escalation steps", err)
+}
+
+func step(tx *sql.Tx, s escalation.StepResult, now time.Time) error {
+	var (
+		status      string
+		level, loop int
+	)
+	err := tx.QueryRow(`SELECT i.status, e.level, e.loop FROM incidents i JOIN escalations e ON e.incident_id = i.id
+		WHERE i.id = ?`, s.IncidentID).Scan(&status, &level, &loop)
+	if err != nil {
+		return err
+	}
+	if escalation.Status(status) != s.ExpectStatus || level != s.ExpectLevel || loop != s.ExpectLoop {
+		return &escalation.Error{Kind: escalation.Conflict, Msg: fmt.Sprintf("incident #%d changed", s.IncidentID)}
+	}
+	if s.Status != escalation.Status(status) {
+		if s.Status != escalation.Triggered {
+			return fmt.Errorf("step may only re-trigger, not move to %s", s.Status)
+		}
+		if _, err := tx.Exec(`UPDATE incidents SET status = 'triggered', acknowledged_at = NULL,
+			acknowledged_by = '' WHERE id = ?`, s.IncidentID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?,
+		policy_version = ? WHERE incident_id = ?`, s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt),
+		s.PolicyVersion, s.IncidentID); err != nil {
+		return err
+	}
+	for _, e := range s.Timeline {
+		if err := addTimeline(tx, s.IncidentID, e.At, e.Kind, e.Detail); err != nil {
+			return err
+		}
+	}
+	for _, z := range s.Zones {
+		if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, s.IncidentID, z, ms(now)); err != nil {
+			return err
+		}
+	}
+	for _, n := range s.Pages {
+		if n.IncidentID == 0 {
+			n.IncidentID = s.IncidentID
+		}
+		if err := enqueue(tx, n, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ZoneAlarms lists the zones raised by open incidents.

@@ -33,6 +33,7 @@ func (db *DB) ApplyPolicy(ctx context.Context, p *escalation.Policy, source []by
 	v := PolicyVersion{AppliedAt: now.UTC(), AppliedBy: by, Hash: hex.EncodeToString(sum[:])}
 	changed := false
 	err = db.update(ctx, func(tx *sql.Tx) error {
+		changed = false
 		var cur sql.NullString
 		var curVersion sql.NullInt64
 		err := tx.QueryRow(`SELECT version, hash FROM policy_versions ORDER BY version DESC LIMIT 1`).Scan(&curVersion, &cur)
