@@ -27,6 +27,9 @@ type Incidents interface {
 	Transition(ctx context.Context, id int64, to escalation.Status, by, via string) (escalation.Incident, error)
 }
 
+// HeartbeatFunc records a beat of the policy heartbeat id.
+type HeartbeatFunc func(ctx context.Context, id string) error
+
 // Status is the adapter's health for /api/v1/status and metrics.
 type Status struct {
 	Broker      string     `json:"broker"`
@@ -75,6 +78,7 @@ type Client struct {
 	stopped chan struct{}
 
 	wake chan struct{} // wakes the publisher goroutine
+	beat HeartbeatFunc // set before Run; nil: heartbeat topics are not obeyed
 	// progress is signalled (without blocking) after every message a
 	// worker has finished with and every change of connection state, so
 	// tests wait on it instead of sleeping.
@@ -116,6 +120,10 @@ func New(cfg Config, inc Incidents, log *slog.Logger) *Client {
 	}
 	return c
 }
+
+// OnHeartbeat makes messages on the configured heartbeat topics call fn.
+// Call it before Run.
+func (c *Client) OnHeartbeat(fn HeartbeatFunc) { c.beat = fn }
 
 // Status reports the connection and counters.
 func (c *Client) Status() Status {
@@ -304,6 +312,9 @@ func (c *Client) online(ctx context.Context, cli mqtt.Client, sessionPresent boo
 		for _, s := range c.cfg.Subscriptions {
 			filters[s.Topic] = 1
 		}
+		for _, h := range c.cfg.Heartbeats {
+			filters[h.Topic] = 1
+		}
 		tok := cli.SubscribeMultiple(filters, nil)
 		if err := waitToken(ctx, tok, publishTimeout); err != nil {
 			return fmt.Errorf("subscribe: %w", err)
@@ -362,6 +373,13 @@ func (c *Client) handle(ctx context.Context, m mqtt.Message) bool {
 		err = c.command(ctx, m.Payload(), escalation.Resolved)
 	case strings.HasPrefix(topic, c.cfg.TopicPrefix+"/"):
 		return true // our own state topics, seen through a broad filter
+	case c.heartbeat(topic) != "":
+		id := c.heartbeat(topic)
+		if c.beat == nil {
+			err = escalation.Invalidf("heartbeat", "heartbeat %q: this daemon does not track heartbeats", id)
+			break
+		}
+		err = commit(ctx, c, func(ctx context.Context) error { return c.beat(ctx, id) })
 	default:
 		sub, ok := route(c.cfg.Subscriptions, topic)
 		if !ok {
@@ -387,6 +405,16 @@ func (c *Client) handle(ctx context.Context, m mqtt.Message) bool {
 	c.bad.Add(1)
 	c.log.Warn("mqtt: message rejected", "topic", topic, "reason", err.Error(), "field", escalation.FieldOf(err))
 	return true
+}
+
+// heartbeat returns the heartbeat id a topic beats, or "".
+func (c *Client) heartbeat(topic string) string {
+	for _, h := range c.cfg.Heartbeats {
+		if topicMatch(h.Topic, topic) {
+			return h.Heartbeat
+		}
+	}
+	return ""
 }
 
 // command acknowledges or resolves an incident from {prefix}/ack or

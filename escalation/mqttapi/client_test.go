@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -204,4 +205,28 @@ func TestMosquittoCredentials(t *testing.T) {
 	runClient(t, good)
 	obs := newObserver(t, broker.addr, "tocsin/status", func(o *mqtt.ClientOptions) { o.SetUsername("tocsin").SetPassword("s3cret") })
 	obs.waitFor(t, "online with the right password", func(m mqtt.Message) bool { return string(m.Payload()) == "online" })
+}
+
+// TestMosquittoHeartbeat: any message on a heartbeat topic is a beat of
+// its heartbeat id, committed before the broker is acknowledged.
+func TestMosquittoHeartbeat(t *testing.T) {
+	broker := startMosquitto(t, "")
+	eng, _ := newEngine(t)
+	cfg := testConfig(broker.addr, "tocsin-heartbeat")
+	cfg.Heartbeats = []HeartbeatTopic{{Topic: "scada/main/alive", Heartbeat: "scada-main"}}
+	c := New(cfg, eng, testLogger(t))
+	beats := make(chan string, 10)
+	c.OnHeartbeat(func(_ context.Context, id string) error { beats <- id; return nil })
+	runClient(t, c)
+	waitStatus(t, c, "connected", func(st Status) bool { return st.Connected })
+	obs := newObserver(t, broker.addr, "")
+	obs.publish(t, "scada/main/alive", false, "1234")
+	select {
+	case id := <-beats:
+		if id != "scada-main" {
+			t.Errorf("beat of %q, want scada-main", id)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no heartbeat")
+	}
 }

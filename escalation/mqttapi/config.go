@@ -34,6 +34,15 @@ type Config struct {
 	TLS            *tls.Config    `yaml:"-"`                      // from tls: {ca_file, cert_file, key_file}
 	TopicPrefix    string         `yaml:"topic_prefix,omitempty"` // "tocsin" if empty
 	Subscriptions  []Subscription `yaml:"subscriptions,omitempty"`
+	// Heartbeats map topics to policy heartbeats: any message on the topic
+	// is a beat (a PLC's watchdog counter, a retained "alive").
+	Heartbeats []HeartbeatTopic `yaml:"heartbeats,omitempty"`
+}
+
+// HeartbeatTopic maps a topic filter to a heartbeat id of the policy.
+type HeartbeatTopic struct {
+	Topic     string `yaml:"topic"`
+	Heartbeat string `yaml:"heartbeat"`
 }
 
 // Subscription maps a topic filter to alerts.
@@ -132,6 +141,15 @@ func (cfg Config) Validate() error {
 		}
 		if topicMatch(s.Topic, c.TopicPrefix+"/incidents/1") || topicMatch(s.Topic, c.TopicPrefix+"/status") {
 			return fmt.Errorf("%s.topic: %q also matches Tocsin's own topics under %s/: Tocsin would page about its own messages", key, s.Topic, c.TopicPrefix)
+		}
+	}
+	for i, h := range c.Heartbeats {
+		key := fmt.Sprintf("mqtt.heartbeats[%d]", i)
+		if err := validFilter(h.Topic); err != nil {
+			return fmt.Errorf("%s.topic: %w", key, err)
+		}
+		if h.Heartbeat == "" {
+			return fmt.Errorf("%s.heartbeat: missing (the id of a heartbeat in the policy)", key)
 		}
 	}
 	return nil

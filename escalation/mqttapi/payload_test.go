@@ -218,6 +218,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad format", func(c *Config) { c.Subscriptions[1].Format = "xml" }, `mqtt.subscriptions[1].format: "xml"`},
 		{"text without service", func(c *Config) { c.Subscriptions[1].Service = "" }, "mqtt.subscriptions[1].service: required for text"},
 		{"subscribes to own topics", func(c *Config) { c.Subscriptions[0].Topic = "#" }, "also matches Tocsin's own topics"},
+		{"heartbeat without id", func(c *Config) { c.Heartbeats = []HeartbeatTopic{{Topic: "a/b"}} }, "mqtt.heartbeats[0].heartbeat: missing"},
+		{"heartbeat bad topic", func(c *Config) { c.Heartbeats = []HeartbeatTopic{{Topic: "a/#/b", Heartbeat: "h"}} }, "mqtt.heartbeats[0].topic"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
