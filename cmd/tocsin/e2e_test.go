@@ -105,8 +105,9 @@ func TestRestartResumesEscalation(t *testing.T) {
 		t.Errorf("tanaka was paged %d times, want 1 (level 1 must not be re-sent)", pages)
 	}
 
-	// Down again; the boss replies while nobody listens.
-	e.waitLog(0, "SMS sent")
+	// Down again (once the boss's page is recorded as sent); the boss
+	// replies while nobody listens.
+	e.waitLog(0, `msg="SMS sent" part=phone to=+819011112222`)
 	e.kill()
 	if err := e.sim.InjectSMS("+819011112222", "ack"); err != nil {
 		t.Fatal(err)
