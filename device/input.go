@@ -79,9 +79,6 @@ func (m *Manager) read(in *input) {
 // time, then reports a short press on release or a long press as soon as
 // the button has been held for the long-press time.
 func (m *Manager) debounce(in *input, stable bool) {
-	in.mu.Lock()
-	in.pressed = stable
-	in.mu.Unlock()
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	long := time.NewTimer(time.Hour)
@@ -89,7 +86,9 @@ func (m *Manager) debounce(in *input, stable bool) {
 	defer settle.Stop()
 	defer long.Stop()
 	var settleC, longC <-chan time.Time
-	longFired := false
+	// A button already down when Tocsin starts (held, stuck or miswired)
+	// was not pressed while we watched: its release is not a press.
+	longFired := stable
 	for {
 		select {
 		case <-m.stop:

@@ -141,6 +141,7 @@ func Open(b Backend, cfg Config, opts Options) (*Manager, error) {
 		}
 		in := &input{cfg: ic, line: line, kick: make(chan struct{}, 1), readerDone: make(chan struct{})}
 		in.raw.Store(in.pressedAt(line.Read()))
+		in.pressed = in.raw.Load()
 		m.inputs = append(m.inputs, in)
 	}
 	if len(errs) > 0 {

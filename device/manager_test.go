@@ -323,3 +323,21 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("bad kind: %v", err)
 	}
 }
+
+func TestButtonHeldAtStartIsNotAPress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPins("GPIO22")
+		cfg := device.Config{Inputs: []device.InputConfig{{ID: "ack-1", Pin: "GPIO22", Zone: "z", Action: "ack"}}}
+		p["GPIO22"].L = gpio.High // pressed (active high) before Open
+		m := open(t, p, cfg)
+		if !m.Status().Inputs[0].Pressed {
+			t.Fatal("a held button is not shown pressed")
+		}
+		time.Sleep(5 * time.Second)
+		p["GPIO22"].EdgesChan <- gpio.Low
+		time.Sleep(100 * time.Millisecond)
+		if got := presses(m); len(got) != 0 {
+			t.Fatalf("releasing a button held since start gave %+v", got)
+		}
+	})
+}
