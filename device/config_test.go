@@ -119,3 +119,23 @@ func TestPowerKeyConfig(t *testing.T) {
 		t.Errorf("empty pin: %v", err)
 	}
 }
+
+func TestOpenBackendAndDemo(t *testing.T) {
+	if err := device.DemoConfig().Validate(); err != nil {
+		t.Fatalf("demo config: %v", err)
+	}
+	b, err := device.OpenBackend("sim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := device.Open(b, device.DemoConfig(), device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := device.OpenBackend("gpiod"); err == nil || !strings.Contains(err.Error(), `unknown backend "gpiod"`) {
+		t.Errorf("unknown backend: %v", err)
+	}
+}
