@@ -303,10 +303,10 @@ func TestGrafanaOverHTTP(t *testing.T) {
 	}
 }
 
-// startAlertmanager runs the real Prometheus Alertmanager with a webhook
-// receiver pointing at webhookURL, and returns its base URL. It skips the
-// test only when Alertmanager is not installed.
-func startAlertmanager(t *testing.T, webhookURL, token string) string {
+// startAlertmanager runs the real Prometheus Alertmanager with receiver
+// (the YAML of the receiver named tocsin) and returns its base URL. It
+// skips the test only when Alertmanager is not installed.
+func startAlertmanager(t *testing.T, receiver string) string {
 	t.Helper()
 	path, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
@@ -329,13 +329,7 @@ func startAlertmanager(t *testing.T, webhookURL, token string) string {
   repeat_interval: 1h
 receivers:
   - name: tocsin
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: %s
-`, webhookURL, token)
+%s`, receiver)
 	if err := os.WriteFile(filepath.Join(dir, "alertmanager.yml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -384,70 +378,85 @@ receivers:
 	return "http://" + addr
 }
 
+// watchIncidents returns a channel signalled on every incident change.
+func watchIncidents(t *testing.T, eng *escalation.Engine) <-chan struct{} {
+	changes := make(chan struct{}, 1)
+	t.Cleanup(eng.Subscribe(func(escalation.Incident) {
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+	}))
+	return changes
+}
+
+// waitIncident looks at every incident after each change until one
+// satisfies ok (changes of other incidents may come in any order).
+func waitIncident(t *testing.T, eng *escalation.Engine, changes <-chan struct{}, what string, ok func(escalation.Incident) bool) escalation.Incident {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		all, err := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inc := range all {
+			if ok(inc) {
+				return inc
+			}
+		}
+		select {
+		case <-changes:
+		case <-deadline:
+			t.Fatalf("waiting for %s; incidents: %+v", what, all)
+		}
+	}
+}
+
+// postAlerts posts alerts (API v2 JSON) to Alertmanager at am.
+func postAlerts(t *testing.T, am, alerts string) {
+	t.Helper()
+	resp, err := http.Post(am+"/api/v2/alerts", "application/json", strings.NewReader(alerts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("posting to Alertmanager: %s", resp.Status)
+	}
+}
+
+// pressureAlerts are two alerts of one group; endsAt, when set, ends them.
+func pressureAlerts(startsAt, endsAt string) string {
+	end := ""
+	if endsAt != "" {
+		end = `,"endsAt":"` + endsAt + `"`
+	}
+	return `[
+{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-3","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + startsAt + `"` + end + `},
+{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-4","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + startsAt + `"` + end + `}]`
+}
+
 // TestRealAlertmanager posts alerts to a real Alertmanager whose webhook
 // receiver is Tocsin: one incident per group, resolved when the group is.
 func TestRealAlertmanager(t *testing.T) {
 	ts, eng := intakeServer(t)
-	changes := make(chan escalation.Incident, 1000)
-	t.Cleanup(eng.Subscribe(func(inc escalation.Incident) {
-		select {
-		case changes <- inc:
-		default:
-		}
-	}))
-	am := startAlertmanager(t, ts.URL+"/api/v1/webhooks/alertmanager/press-line-1", "t0ken")
-
-	postAlerts := func(alerts string) {
-		t.Helper()
-		resp, err := http.Post(am+"/api/v2/alerts", "application/json", strings.NewReader(alerts))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("posting to Alertmanager: %s", resp.Status)
-		}
-	}
-	// waitIncident looks at every incident after each change until one
-	// satisfies ok (changes of other incidents may come in any order).
-	waitIncident := func(what string, ok func(escalation.Incident) bool) escalation.Incident {
-		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for {
-			all, err := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 100})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, inc := range all {
-				if ok(inc) {
-					return inc
-				}
-			}
-			select {
-			case <-changes:
-			case <-deadline:
-				t.Fatalf("waiting for %s; incidents: %+v", what, all)
-			}
-		}
-	}
-
+	changes := watchIncidents(t, eng)
+	am := startAlertmanager(t, `    webhook_configs:
+      - url: `+ts.URL+`/api/v1/webhooks/alertmanager/press-line-1
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: t0ken
+`)
 	start := time.Now().UTC().Format(time.RFC3339)
-	alerts := func(endsAt string) string {
-		end := ""
-		if endsAt != "" {
-			end = `,"endsAt":"` + endsAt + `"`
-		}
-		return `[
-{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-3","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + start + `"` + end + `},
-{"labels":{"alertname":"HydraulicPressureLow","instance":"plc-4","severity":"page"},"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"` + start + `"` + end + `}]`
-	}
-	postAlerts(alerts(""))
-	postAlerts(`[{"labels":{"alertname":"OilTempHigh","instance":"plc-3","severity":"warning"},"annotations":{"summary":"Oil temperature high"},"startsAt":"` + start + `"}]`)
+	postAlerts(t, am, pressureAlerts(start, ""))
+	postAlerts(t, am, `[{"labels":{"alertname":"OilTempHigh","instance":"plc-3","severity":"warning"},"annotations":{"summary":"Oil temperature high"},"startsAt":"`+start+`"}]`)
 
-	pressure := waitIncident("the pressure group's incident", func(i escalation.Incident) bool {
+	pressure := waitIncident(t, eng, changes, "the pressure group's incident", func(i escalation.Incident) bool {
 		return strings.Contains(i.DedupKey, "HydraulicPressureLow") && i.Status == escalation.Triggered
 	})
-	oil := waitIncident("the oil group's incident", func(i escalation.Incident) bool {
+	oil := waitIncident(t, eng, changes, "the oil group's incident", func(i escalation.Incident) bool {
 		return strings.Contains(i.DedupKey, "OilTempHigh")
 	})
 	if pressure.Severity != escalation.SevCritical || pressure.Summary != "Hydraulic pressure low (2 alerts)" {
@@ -462,8 +471,8 @@ func TestRealAlertmanager(t *testing.T) {
 	}
 
 	// Both pressure alerts end: Alertmanager sends the group resolved.
-	postAlerts(alerts(time.Now().UTC().Add(-time.Second).Format(time.RFC3339)))
-	waitIncident("the pressure incident resolved", func(i escalation.Incident) bool {
+	postAlerts(t, am, pressureAlerts(start, time.Now().UTC().Add(-time.Second).Format(time.RFC3339)))
+	waitIncident(t, eng, changes, "the pressure incident resolved", func(i escalation.Incident) bool {
 		return i.ID == pressure.ID && i.Status == escalation.Resolved
 	})
 	if got, err := eng.Incident(context.Background(), oil.ID); err != nil || got.Status != escalation.Triggered {
@@ -473,4 +482,28 @@ func TestRealAlertmanager(t *testing.T) {
 	if len(all) != 2 {
 		t.Errorf("%d incidents, want one per group (2)", len(all))
 	}
+}
+
+// TestRealAlertmanagerPagerDuty uses Alertmanager's own PagerDuty
+// integration, pointed at /v2/enqueue: a real PagerDuty v2 client.
+func TestRealAlertmanagerPagerDuty(t *testing.T) {
+	ts, eng := intakeServer(t)
+	changes := watchIncidents(t, eng)
+	am := startAlertmanager(t, `    pagerduty_configs:
+      - routing_key: `+pdDocsKey+`
+        url: `+ts.URL+`/v2/enqueue
+        send_resolved: true
+`)
+	start := time.Now().UTC().Format(time.RFC3339)
+	postAlerts(t, am, pressureAlerts(start, ""))
+	inc := waitIncident(t, eng, changes, "an incident from Alertmanager's PagerDuty integration", func(i escalation.Incident) bool {
+		return i.Service == "db" && i.Status == escalation.Triggered
+	})
+	if !strings.Contains(inc.Summary, "HydraulicPressureLow") {
+		t.Errorf("incident %+v", inc)
+	}
+	postAlerts(t, am, pressureAlerts(start, time.Now().UTC().Add(-time.Second).Format(time.RFC3339)))
+	waitIncident(t, eng, changes, "the incident resolved through /v2/enqueue", func(i escalation.Incident) bool {
+		return i.ID == inc.ID && i.Status == escalation.Resolved
+	})
 }
