@@ -96,6 +96,9 @@ func Open(b Backend, cfg Config, opts Options) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// A negative wait makes gpioioctl's WaitForEdge return at once: the
+	// reader would spin. Zero waits for ever, interrupted by Halt.
+	opts.EdgeWait = max(opts.EdgeWait, 0)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
