@@ -230,3 +230,37 @@ func TestMosquittoHeartbeat(t *testing.T) {
 		t.Fatal("no heartbeat")
 	}
 }
+
+// TestMosquittoRestart: the broker goes away and comes back (without its
+// sessions); Tocsin reconnects, subscribes again, publishes the incident
+// changes made meanwhile, and takes alerts again.
+func TestMosquittoRestart(t *testing.T) {
+	port := freePort(t)
+	broker := startMosquittoOn(t, port, "")
+	eng, _ := newEngine(t)
+	c := New(testConfig(broker.addr, "tocsin-restart"), eng, testLogger(t))
+	t.Cleanup(eng.Subscribe(c.Publish))
+	runClient(t, c)
+	waitStatus(t, c, "connected", func(st Status) bool { return st.Connected })
+
+	obs := newObserver(t, broker.addr, "tocsin/incidents/+")
+	obs.publish(t, "plc/1/text", false, "Press 1 guard open")
+	m := obs.waitFor(t, "first incident", isIncident(t, func(i escalation.Incident) bool { return i.DedupKey == "plc/1/text" }))
+	inc := incidentMsg(t, m)
+
+	broker.stop()
+	waitStatus(t, c, "disconnected", func(st Status) bool { return !st.Connected })
+	// Acknowledged while the broker is away: published after reconnecting.
+	if _, err := eng.Transition(context.Background(), inc.ID, escalation.Acknowledged, "tanaka", "sms"); err != nil {
+		t.Fatal(err)
+	}
+
+	broker = startMosquittoOn(t, port, "")
+	waitStatus(t, c, "reconnected", func(st Status) bool { return st.Connected && st.Connects == 2 })
+	obs = newObserver(t, broker.addr, "tocsin/incidents/+")
+	obs.waitFor(t, "the acknowledgement made while the broker was away", isIncident(t, func(i escalation.Incident) bool {
+		return i.ID == inc.ID && i.Status == escalation.Acknowledged
+	}))
+	obs.publish(t, "plc/2/text", false, "Press 2 guard open")
+	obs.waitFor(t, "an alert after the restart", isIncident(t, func(i escalation.Incident) bool { return i.DedupKey == "plc/2/text" }))
+}

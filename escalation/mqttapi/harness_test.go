@@ -38,6 +38,13 @@ type mosquitto struct {
 // skips the test only when mosquitto is not installed.
 func startMosquitto(t testing.TB, extra string) *mosquitto {
 	t.Helper()
+	return startMosquittoOn(t, freePort(t), extra)
+}
+
+// startMosquittoOn is startMosquitto on a given port (to restart a broker
+// where clients expect it).
+func startMosquittoOn(t testing.TB, port int, extra string) *mosquitto {
+	t.Helper()
 	path, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if _, e := os.Stat("/usr/sbin/mosquitto"); e == nil {
@@ -46,7 +53,6 @@ func startMosquitto(t testing.TB, extra string) *mosquitto {
 			t.Skip("mosquitto is not installed (Debian package mosquitto):", err)
 		}
 	}
-	port := freePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
 	text := fmt.Sprintf(`listener %d 127.0.0.1
