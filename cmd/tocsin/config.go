@@ -15,19 +15,20 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
 // Config is the daemon configuration of SPEC §3. It is parsed and
 // validated once, here, and handed down as typed values.
 type Config struct {
-	StateDir   string      `yaml:"state_dir"`
-	PolicyFile string      `yaml:"policy_file"`
-	HTTP       HTTPConfig  `yaml:"http"`
-	MQTT       *MQTTConfig `yaml:"mqtt"`
-	Modem      ModemConfig `yaml:"modem"`
-	GPIO       GPIOConfig  `yaml:"gpio"`
-	Log        LogConfig   `yaml:"log"`
+	StateDir   string        `yaml:"state_dir"`
+	PolicyFile string        `yaml:"policy_file"`
+	HTTP       HTTPConfig    `yaml:"http"`
+	MQTT       *MQTTConfig   `yaml:"mqtt"`
+	Modem      ModemConfig   `yaml:"modem"`
+	GPIO       device.Config `yaml:"gpio"`
+	Log        LogConfig     `yaml:"log"`
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -93,55 +94,14 @@ type MQTTHeartbeat struct {
 
 // ModemConfig is the cellular modem.
 type ModemConfig struct {
-	Device      string          `yaml:"device"` // a serial device, or "sim"
-	Baud        int             `yaml:"baud"`
-	Profile     string          `yaml:"profile"`
-	PinFile     string          `yaml:"pin_file"`
-	PowerKey    *PowerKeyConfig `yaml:"power_key"`
-	RingTimeout duration        `yaml:"ring_timeout"`
+	Device      string                 `yaml:"device"` // a serial device, or "sim"
+	Baud        int                    `yaml:"baud"`
+	Profile     string                 `yaml:"profile"`
+	PinFile     string                 `yaml:"pin_file"`
+	PowerKey    *device.PowerKeyConfig `yaml:"power_key"`
+	RingTimeout duration               `yaml:"ring_timeout"`
 	// PerMinute limits SMS per contact per minute (storm control).
 	SMSPerMinute int `yaml:"sms_per_minute"`
-}
-
-// PowerKeyConfig is the HAT's power key line.
-type PowerKeyConfig struct {
-	Pin   string   `yaml:"pin"`
-	Pulse duration `yaml:"pulse"`
-}
-
-// GPIOConfig lists outputs and inputs.
-type GPIOConfig struct {
-	Backend string         `yaml:"backend"` // periph | sim
-	Chip    string         `yaml:"chip"`
-	Outputs []OutputConfig `yaml:"outputs"`
-	Inputs  []InputConfig  `yaml:"inputs"`
-	Towers  []TowerConfig  `yaml:"towers"`
-}
-
-// OutputConfig is one siren, light or status output.
-type OutputConfig struct {
-	ID        string `yaml:"id"`
-	Pin       string `yaml:"pin"`
-	Zone      string `yaml:"zone"`
-	Kind      string `yaml:"kind"`
-	ActiveLow bool   `yaml:"active_low"`
-}
-
-// InputConfig is one button.
-type InputConfig struct {
-	ID        string `yaml:"id"`
-	Pin       string `yaml:"pin"`
-	Zone      string `yaml:"zone"`
-	Action    string `yaml:"action"`
-	Pull      string `yaml:"pull"`
-	ActiveLow bool   `yaml:"active_low"`
-}
-
-// TowerConfig is a network signal tower (PATLITE LA6-POE style).
-type TowerConfig struct {
-	ID   string `yaml:"id"`
-	URL  string `yaml:"url"`
-	Zone string `yaml:"zone"`
 }
 
 // LogConfig selects log level and format.
@@ -315,42 +275,16 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if c.Modem.RingTimeout == 0 {
 		c.Modem.RingTimeout = duration(45 * time.Second)
 	}
-	switch c.GPIO.Backend {
-	case "", "sim", "periph", "none":
-	default:
-		bad(fmt.Sprintf("gpio.backend %q: want periph or sim", c.GPIO.Backend), "gpio", "backend")
-	}
-	ids := map[string]bool{}
-	for i, o := range c.GPIO.Outputs {
-		idx := strconv.Itoa(i)
-		if o.ID == "" || ids[o.ID] {
-			bad(fmt.Sprintf("gpio.outputs: missing or duplicate id %q", o.ID), "gpio", "outputs", idx)
-		}
-		ids[o.ID] = true
-		switch o.Kind {
-		case "siren", "light", "status":
-		default:
-			bad(fmt.Sprintf("gpio.outputs %q: kind %q: want siren, light or status", o.ID, o.Kind), "gpio", "outputs", idx, "kind")
-		}
-		if o.Pin == "" {
-			bad(fmt.Sprintf("gpio.outputs %q: pin is required", o.ID), "gpio", "outputs", idx)
+	if c.GPIO.Backend != "none" {
+		if err := c.GPIO.Validate(); err != nil {
+			for _, msg := range strings.Split(err.Error(), "\n") {
+				bad(msg, "gpio")
+			}
 		}
 	}
-	for i, in := range c.GPIO.Inputs {
-		idx := strconv.Itoa(i)
-		if in.ID == "" || ids[in.ID] {
-			bad(fmt.Sprintf("gpio.inputs: missing or duplicate id %q", in.ID), "gpio", "inputs", idx)
-		}
-		ids[in.ID] = true
-		switch in.Action {
-		case "ack", "silence", "resolve", "test":
-		default:
-			bad(fmt.Sprintf("gpio.inputs %q: action %q: want ack, silence, resolve or test", in.ID, in.Action), "gpio", "inputs", idx, "action")
-		}
-		switch in.Pull {
-		case "", "up", "down", "none":
-		default:
-			bad(fmt.Sprintf("gpio.inputs %q: pull %q: want up, down or none", in.ID, in.Pull), "gpio", "inputs", idx, "pull")
+	if k := c.Modem.PowerKey; k != nil {
+		if err := k.Validate(); err != nil {
+			bad("modem.power_key: "+err.Error(), "modem", "power_key")
 		}
 	}
 	if m := c.MQTT; m != nil {

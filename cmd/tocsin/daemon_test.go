@@ -45,18 +45,19 @@ func TestMain(m *testing.M) {
 
 // e2e is one daemon under test with its simulator, state and config.
 type e2e struct {
-	t       testing.TB
-	dir     string
-	cfg     string
-	addr    string
-	token   string
-	sim     *modemsim.Sim
-	cmd     *exec.Cmd
-	logMu   sync.Mutex
-	logCond *sync.Cond
-	log     bytes.Buffer // the daemon's stderr, across restarts
-	ready   chan struct{}
-	exited  chan struct{}
+	t     testing.TB
+	dir   string
+	cfg   string
+	addr  string
+	token string
+	sim   *modemsim.Sim
+	cmd   *exec.Cmd
+	// gpioYAML is the config's gpio section.
+	gpioYAML string
+	logMu    sync.Mutex
+	logCond  *sync.Cond
+	log      bytes.Buffer // the daemon's stderr, across restarts
+	exited   chan struct{}
 }
 
 // testPolicy pages tanaka by SMS at once and boss after levelTwo.
@@ -88,6 +89,11 @@ func newE2E(t testing.TB, policy string) *e2e {
 
 // newE2EWith also appends extra YAML to the modem section of the config.
 func newE2EWith(t testing.TB, policy, modemExtra string) *e2e {
+	return newE2EFull(t, policy, modemExtra, "gpio:\n  backend: none")
+}
+
+// newE2EFull also sets the config's gpio section.
+func newE2EFull(t testing.TB, policy, modemExtra, gpioYAML string) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -102,7 +108,7 @@ func newE2EWith(t testing.TB, policy, modemExtra string) *e2e {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	e := &e2e{t: t, dir: dir, addr: addr, token: "test-token", sim: sim}
+	e := &e2e{t: t, dir: dir, addr: addr, token: "test-token", sim: sim, gpioYAML: gpioYAML}
 	e.logCond = sync.NewCond(&e.logMu)
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
@@ -116,11 +122,10 @@ http:
 modem:
   device: %s
 %s
-gpio:
-  backend: none
+%s
 log:
   level: debug
-`, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"), addr, e.token, path, modemExtra)
+`, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"), addr, e.token, path, modemExtra, e.gpioYAML)
 	e.cfg = filepath.Join(dir, "tocsin.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,3 @@ import (
 func modemCall(ctx context.Context, m *modem.Modem, args []string, out io.Writer) error {
 	return errors.New("voice calls: not built yet")
 }
-
-func cmdGPIOTest(ctx context.Context, args []string, out io.Writer) error {
-	return errors.New("gpio test: not built yet")
-}

@@ -18,8 +18,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/httpapi"
+	"github.com/tocsin-relay/tocsin/escalation/panel"
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
@@ -40,6 +42,8 @@ type daemon struct {
 	engine  *escalation.Engine
 	phone   *phone.Phone
 	link    *modemLink
+	gpio    *device.Manager // nil with gpio.backend: none
+	panel   *panel.Panel
 	started time.Time
 
 	policyMu sync.Mutex // serialises policy applies (file reload, API)
@@ -153,6 +157,31 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 			log.Error("engine stopped", "err", err)
 		}
 	})
+
+	// Sirens, lights and buttons. The manager leaves every output off
+	// when it opens and when it closes, SIGTERM included: serve returns
+	// through this defer.
+	if cfg.GPIO.Backend != "none" {
+		backend, err := device.OpenBackend(cfg.GPIO.Backend)
+		if err != nil {
+			return err
+		}
+		mgr, err := device.Open(backend, cfg.GPIO, device.Options{Logger: log.With("part", "gpio")})
+		if err != nil {
+			return fmt.Errorf("gpio: %w", err)
+		}
+		defer mgr.Close()
+		d.gpio = mgr
+		d.panel = panel.New(d.engine, mgr, log.With("part", "panel"))
+		cancelSub := d.engine.Subscribe(func(escalation.Incident) { d.panel.Changed() })
+		defer cancelSub()
+		run("panel", func(ctx context.Context) {
+			if err := d.panel.Run(ctx); err != nil {
+				log.Error("panel stopped", "err", err)
+			}
+		})
+		run("health-light", d.healthLight)
+	}
 
 	// HTTP.
 	tokens, err := cfg.tokens()
@@ -271,6 +300,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 		OnCall: func(ctx context.Context, at time.Time) (any, error) {
 			return escalation.OnCallAll(d.engine.Policy(), at)
 		},
+		Press: d.press,
 		PolicyGet: func(ctx context.Context) ([]byte, error) {
 			return policyfile.Marshal(d.engine.Policy())
 		},
@@ -347,7 +377,53 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
 		s.Policy = v
 	}
+	if d.gpio != nil {
+		s.GPIO = gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()}
+	}
 	return s
+}
+
+type gpioStatus struct {
+	device.Status
+	Zones []panel.ZoneStatus `json:"zones"`
+}
+
+// press presses a GPIO input for the API (`tocsin gpio press`).
+func (d *daemon) press(ctx context.Context, input string, long bool) error {
+	if d.gpio == nil {
+		return escalation.NotFoundf("GPIO is off (gpio.backend: none)")
+	}
+	if err := d.gpio.Press(ctx, input, long); err != nil {
+		if errors.Is(err, device.ErrUnknown) {
+			return escalation.NotFoundf("%v", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// healthLight shows Tocsin's own health on the status outputs: steady when
+// all is well, blink codes for a down modem or a failing database. The
+// modem is looked at every second; the database (a write, so it is done
+// sparingly on an SD card) every 30 seconds.
+func (d *daemon) healthLight(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var h device.Health
+	for i := 0; ; i++ {
+		h.ModemDown = !d.link.status().Up
+		if i%30 == 0 {
+			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			h.DatabaseError = d.db.Ping(pctx) != nil && ctx.Err() == nil
+			cancel()
+		}
+		d.gpio.SetHealth(h)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // mountSimPhones adds the demo's simulated phones: what each number
