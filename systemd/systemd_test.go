@@ -639,6 +639,7 @@ func TestMaintainerScripts(t *testing.T) {
 	sh := tool(t, "sh", "dash")
 	want := map[string][]string{
 		"postinst": {
+			"/usr/bin/tocsin version",
 			"systemd-sysusers /usr/lib/sysusers.d/tocsin.conf",
 			"udevadm trigger",
 			"systemctl daemon-reload",
