@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -175,15 +174,7 @@ func TestMosquittoPersistentSession(t *testing.T) {
 
 // TestMosquittoCredentials runs against a broker that requires a password.
 func TestMosquittoCredentials(t *testing.T) {
-	// Not t.TempDir: mosquitto reads the file after dropping root to its
-	// own user, who cannot enter the test's private directory.
-	dir, err := os.MkdirTemp("", "tocsin-mosquitto-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	pw := dir + "/passwd"
+	pw := brokerReadableDir(t) + "/passwd"
 	if err := writePasswordFile(pw, "tocsin", "s3cret"); err != nil {
 		t.Skip("mosquitto_passwd unavailable:", err)
 	}

@@ -279,3 +279,18 @@ func writePasswordFile(path, user, pass string) error {
 	}
 	return os.Chmod(path, 0o644)
 }
+
+// brokerReadableDir is a temporary directory mosquitto can read after it
+// drops root to its own user (t.TempDir's parent is private to root).
+func brokerReadableDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tocsin-mosquitto-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -70,13 +70,7 @@ func writeTestPKI(t *testing.T, dir string) *x509.CertPool {
 // TestMosquittoTLS connects over TLS (ssl://) to a mosquitto listener with
 // a certificate from a test CA; a client not trusting the CA is refused.
 func TestMosquittoTLS(t *testing.T) {
-	// World-readable: mosquitto may read the files after dropping root.
-	dir, err := os.MkdirTemp("", "tocsin-mosquitto-tls-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	dir := brokerReadableDir(t)
 	pool := writeTestPKI(t, dir)
 	broker := startMosquitto(t, "certfile "+filepath.Join(dir, "cert.pem")+"\nkeyfile "+filepath.Join(dir, "key.pem")+"\n")
 	eng, _ := newEngine(t)
