@@ -128,6 +128,9 @@ func alertGroupEvent(m amMessage, service, intake string) (escalation.Event, err
 		DedupKey: groupDedupKey(m.GroupKey),
 		Action:   action,
 		Intake:   intake,
+		// Group keys are matched only against the same sender's, so a
+		// group can never fold into an alert that merely shares its key.
+		DedupScope: intake,
 	}
 	ev.Details = marshalDetails(amDetails{
 		Receiver:        m.Receiver,

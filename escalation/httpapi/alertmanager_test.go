@@ -25,7 +25,7 @@ func TestDecodeAlertmanager(t *testing.T) {
 	}
 	wantKey := `{}:{alertname="HydraulicPressureLow"}`
 	if firing.Service != "press-line-1" || firing.Action != escalation.Trigger || firing.DedupKey != wantKey ||
-		firing.Intake != "alertmanager" || firing.DedupScope != "" {
+		firing.Intake != "alertmanager" || firing.DedupScope != "alertmanager" {
 		t.Errorf("firing: got %+v", firing)
 	}
 	if got, want := firing.Summary, "Hydraulic pressure low on press line 1 (2 alerts)"; got != want {
