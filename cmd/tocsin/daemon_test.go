@@ -313,3 +313,17 @@ func decodeJSON(t *testing.T, resp *http.Response, v any) {
 		t.Fatalf("decoding %d answer: %v", resp.StatusCode, err)
 	}
 }
+
+// raw returns the body of an API call.
+func (e *e2e) raw(method, path string) []byte {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+e.addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b
+}

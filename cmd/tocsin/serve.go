@@ -212,6 +212,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if cfg.demo {
 		log.Info("demo: console http://" + ln.Addr().String() + "/ (user demo, password demo); API token \"demo\"")
 	}
+	if cfg.PolicyFile != "" {
+		run("policy-watch", d.watchPolicyFile)
+	}
 	sdNotifyReady(log)
 	run("watchdog", func(ctx context.Context) { sdWatchdog(ctx, d.engine.LastTick, log) })
 
@@ -253,6 +256,37 @@ func (d *daemon) initialPolicy(ctx context.Context) (*escalation.Policy, error) 
 		return &escalation.Policy{}, nil
 	}
 	return p, err
+}
+
+// watchPolicyFile applies policy_file again when it changes on disk (an
+// editor's save, a config-management push). A file that does not pass
+// validation is reported and the running policy stays.
+func (d *daemon) watchPolicyFile(ctx context.Context) {
+	stamp := func() string {
+		fi, err := os.Stat(d.cfg.PolicyFile)
+		if err != nil {
+			return "missing"
+		}
+		return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+	}
+	last := stamp()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := stamp()
+		if now == last || now == "missing" {
+			continue
+		}
+		last = now
+		if _, err := d.applyPolicyFile(ctx, "file change"); err != nil {
+			d.log.Error("changed policy file rejected; the running policy is unchanged", "file", d.cfg.PolicyFile, "err", err)
+		}
+	}
 }
 
 func (d *daemon) applyPolicyFile(ctx context.Context, by string) (*escalation.Policy, error) {
