@@ -434,6 +434,8 @@ func (s *Server) servePagerDuty(w http.ResponseWriter, r *http.Request,
 	}
 	ev, perr := decode(body, pol)
 	if perr != nil {
+		// Logged without the body: it may carry a valid routing key.
+		s.log.Warn("pagerduty event rejected", "path", r.URL.Path, "remote", r.RemoteAddr, "errors", perr.Errors)
 		writeJSON(w, perr.Code, perr)
 		return
 	}
