@@ -70,6 +70,9 @@ type Options struct {
 	Press func(ctx context.Context, input string, long bool) error
 	// Drill starts a test page for a service.
 	Drill func(ctx context.Context, service, by string) (any, error)
+	// ObserveIngest, if set, is told how long each committed event of
+	// every intake (http, pagerduty, alertmanager, grafana) took to ingest.
+	ObserveIngest func(intake string, d time.Duration)
 }
 
 // Server serves the API. Create it with New.
@@ -88,6 +91,9 @@ func New(o Options) *Server {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{ingest: o.Engine, engine: o.Engine, policy: o.Engine.Policy, log: o.Log, opts: o, mux: http.NewServeMux()}
+	if o.ObserveIngest != nil {
+		s.ingest = timedIngester{o.Engine, o.ObserveIngest}
+	}
 	api := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.auth(h)) }
 	api("POST /api/v1/alerts", s.handleAlert)
 	api("GET /api/v1/incidents", s.handleIncidents)
