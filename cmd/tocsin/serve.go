@@ -45,6 +45,7 @@ type daemon struct {
 	gpio    *device.Manager // nil with gpio.backend: none
 	panel   *panel.Panel
 	started time.Time
+	obs     observability // metrics, heartbeats, uplink check (observe.go)
 
 	policyMu sync.Mutex // serialises policy applies (file reload, API)
 }
@@ -157,6 +158,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 			log.Error("engine stopped", "err", err)
 		}
 	})
+	d.startObservability(run)
 
 	// Sirens, lights and buttons. The manager leaves every output off
 	// when it opens and when it closes, SIGTERM included: serve returns
@@ -345,7 +347,11 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 			}
 			return map[string]any{"version": p.Version}, nil
 		},
+		Heartbeat:     d.heartbeat,
+		Drill:         d.drill,
+		ObserveIngest: d.observeIngest,
 	})
+	srv.Handle("GET /metrics", d.obs.metrics)
 	if d.link.sim != nil {
 		d.mountSimPhones(srv)
 	}
