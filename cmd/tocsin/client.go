@@ -402,24 +402,6 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 	return fmt.Errorf("unknown policy command %q: want apply, export or check", sub)
 }
 
-func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
-	cf := addClientFlags(fs)
-	service := fs.String("service", "", "service whose contacts are paged (default: the first)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	var res json.RawMessage
-	if err := c.do(ctx, "POST", "/api/v1/drill?service="+url.QueryEscape(*service), nil, &res); err != nil {
-		return err
-	}
-	return printJSON(out, res)
-}
-
 func cmdGPIO(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("usage: tocsin gpio press INPUT [--long] | gpio test [-c FILE]")
