@@ -21,6 +21,7 @@ import (
 	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/httpapi"
+	"github.com/tocsin-relay/tocsin/escalation/mqttapi"
 	"github.com/tocsin-relay/tocsin/escalation/panel"
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
@@ -43,6 +44,7 @@ type daemon struct {
 	phone   *phone.Phone
 	link    *modemLink
 	gpio    *device.Manager // nil with gpio.backend: none
+	mqtt    *mqttapi.Client // nil without an mqtt section
 	panel   *panel.Panel
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
@@ -127,6 +129,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	fatal := make(chan error, 4) // a part that cannot run at all stops the daemon
 	run := func(name string, fn func(ctx context.Context)) {
 		wg.Add(1)
 		go func() {
@@ -159,6 +162,22 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+
+	// MQTT: intake, incident states, ack topics.
+	if cfg.MQTT != nil {
+		mc, err := cfg.MQTT.adapterConfig()
+		if err != nil {
+			return err
+		}
+		d.mqtt = mqttapi.New(mc, d.engine, log.With("part", "mqtt"))
+		cancelSub := d.engine.Subscribe(d.mqtt.Publish)
+		defer cancelSub()
+		run("mqtt", func(ctx context.Context) {
+			if err := d.mqtt.Run(ctx); err != nil {
+				fatal <- fmt.Errorf("mqtt: %w", err)
+			}
+		})
+	}
 
 	// Sirens, lights and buttons. The manager leaves every output off
 	// when it opens and when it closes, SIGTERM included: serve returns
@@ -222,6 +241,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 
 	for {
 		select {
+		case err := <-fatal:
+			log.Error("stopping", "err", err)
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			hs.Shutdown(sctx)
+			scancel()
+			return err
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -420,6 +445,9 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	if d.gpio != nil {
 		s.GPIO = gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()}
 	}
+	if d.mqtt != nil {
+		s.MQTT = d.mqtt.Status()
+	}
 	return s
 }
 
@@ -452,6 +480,7 @@ func (d *daemon) healthLight(ctx context.Context) {
 	var h device.Health
 	for i := 0; ; i++ {
 		h.ModemDown = !d.link.status().Up
+		h.MQTTDown = d.mqtt != nil && !d.mqtt.Status().Connected
 		if i%30 == 0 {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			h.DatabaseError = d.db.Ping(pctx) != nil && ctx.Err() == nil
