@@ -35,12 +35,9 @@ func OpenSerial(path string, baud int) (io.ReadWriteCloser, error) {
 // indications as +CMTI, and message storage in the modem ("ME", or the SIM
 // when the modem has none). It is safe to run again after a modem reboot.
 func (m *Modem) Init(ctx context.Context, pin string) error {
-	// ESC leaves an SMS prompt a previous process may have left open; the
-	// bare AT then soaks up its answer.
-	if err := m.write("\x1b"); err != nil {
-		return err
-	}
-	if _, err := m.Command(ctx, "AT"); err != nil && !errors.Is(err, ErrError) {
+	// A previous process may have left an exchange half done (an SMS
+	// prompt open, an answer on its way): get back into step first.
+	if err := m.Resync(ctx); err != nil {
 		return fmt.Errorf("modem: not answering: %w", err)
 	}
 	for _, c := range []string{"ATE0", "AT+CMEE=2"} {

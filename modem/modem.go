@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/sms"
@@ -57,6 +58,9 @@ type Modem struct {
 	cancel    context.CancelFunc
 
 	traceMu sync.Mutex
+
+	lastRx atomic.Int64 // UnixNano of the last byte read; written by the reader
+	dirty  atomic.Bool  // a command timed out: its answer may still come; resync first
 
 	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
 
@@ -189,6 +193,11 @@ func (m *Modem) command(ctx context.Context, cmd string, timeout time.Duration) 
 	if strings.ContainsAny(cmd, "\r\n\x1a\x1b") {
 		return nil, fmt.Errorf("modem: command %q contains a control character", cmd)
 	}
+	if m.dirty.Load() {
+		if err := m.resync(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.ToUpper(cmd), err)
+		}
+	}
 	x := m.begin(cmd, cmd)
 	defer m.end(x)
 	if err := m.write(cmd + "\r"); err != nil {
@@ -232,8 +241,10 @@ func (m *Modem) wait(ctx context.Context, x *exchange, timeout time.Duration) ([
 		}
 		return info, nil
 	case <-t.C:
+		m.dirty.Store(true)
 		return nil, fmt.Errorf("%s: no final result within %v: %w", x.cmd, timeout, ErrTimeout)
 	case <-ctx.Done():
+		m.dirty.Store(true)
 		return nil, fmt.Errorf("%s: %w", x.cmd, ctx.Err())
 	case <-m.readDone:
 		return nil, fmt.Errorf("%s: %w", x.cmd, m.readErr())
@@ -253,8 +264,10 @@ func (m *Modem) waitPrompt(ctx context.Context, x *exchange, timeout time.Durati
 		}
 		return fmt.Errorf("%s: %w", x.cmd, err)
 	case <-t.C:
+		m.dirty.Store(true)
 		return fmt.Errorf("%s: no > prompt within %v: %w", x.cmd, timeout, ErrTimeout)
 	case <-ctx.Done():
+		m.dirty.Store(true)
 		return fmt.Errorf("%s: %w", x.cmd, ctx.Err())
 	case <-m.readDone:
 		return fmt.Errorf("%s: %w", x.cmd, m.readErr())
@@ -309,6 +322,7 @@ func (m *Modem) readLoop() {
 	for {
 		n, err := m.rw.Read(buf)
 		if n > 0 {
+			m.lastRx.Store(time.Now().UnixNano())
 			m.trace("r", buf[:n])
 			evs = sc.feed(buf[:n], evs[:0])
 			for _, ev := range evs {
@@ -406,6 +420,77 @@ func (m *Modem) dispatchLoop() {
 		}
 		if h != nil {
 			h(line)
+		}
+	}
+}
+
+// Resync brings the command channel back into step after a timeout or when
+// a previous user of the port may have left an exchange half done: it sends
+// ESC (which leaves an SMS "> " prompt), waits until the modem has been
+// quiet for a moment so that late answers are discarded, and checks that a
+// plain "AT" is answered. Commands resync by themselves after a timeout.
+func (m *Modem) Resync(ctx context.Context) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.unlock()
+	return m.resync(ctx)
+}
+
+// Quiet period and attempts of resync. The quiet period is longer than the
+// gap between the lines of one answer on any module we know.
+const (
+	resyncQuiet    = 200 * time.Millisecond
+	resyncMaxDrain = 3 * time.Second
+	resyncAttempts = 3
+)
+
+// resync runs with sem held.
+func (m *Modem) resync(ctx context.Context) error {
+	m.dirty.Store(false)
+	var err error
+	for range resyncAttempts {
+		if err = m.write("\x1b"); err != nil {
+			return err
+		}
+		if err = m.drain(ctx); err != nil {
+			return err
+		}
+		x := m.begin("AT", "AT")
+		if err = m.write("AT\r"); err == nil {
+			_, err = m.wait(ctx, x, min(m.opts.CommandTimeout, 2*time.Second))
+		}
+		m.end(x)
+		if err == nil || errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		m.dirty.Store(true)
+		return fmt.Errorf("resync: %w", err)
+	}
+	return nil
+}
+
+// drain waits until nothing has been read for resyncQuiet (at most
+// resyncMaxDrain, should the line never go quiet).
+func (m *Modem) drain(ctx context.Context) error {
+	start := time.Now()
+	m.lastRx.Store(start.UnixNano())
+	for {
+		quietFor := time.Since(time.Unix(0, m.lastRx.Load()))
+		if quietFor >= resyncQuiet || time.Since(start) >= resyncMaxDrain {
+			return nil
+		}
+		t := time.NewTimer(resyncQuiet - quietFor)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-m.readDone:
+			t.Stop()
+			return m.readErr()
 		}
 	}
 }

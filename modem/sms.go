@@ -368,6 +368,11 @@ func (m *Modem) sendPDU(ctx context.Context, tp []byte) (int, error) {
 	cmd := "AT+CMGS=" + strconv.Itoa(len(tp))
 	// "00": no SMSC address in the PDU, the modem uses the SIM's.
 	pduHex := "00" + strings.ToUpper(hex.EncodeToString(tp))
+	if m.dirty.Load() {
+		if err := m.resync(ctx); err != nil {
+			return 0, fmt.Errorf("%s: %w", cmd, err)
+		}
+	}
 	x := m.begin(cmd, cmd)
 	defer m.end(x)
 	if err := m.write(cmd + "\r"); err != nil {

@@ -70,10 +70,11 @@ func TestTimeouts(t *testing.T) {
 			t.Errorf("gave up after %v, want the 2s deadline", d)
 		}
 
-		// SMS sending waits for the prompt no longer than CommandTimeout.
+		// After a timeout the next exchange first resyncs: three attempts
+		// of ESC, 200ms quiet, AT with 2s to answer.
 		start = time.Now()
 		_, err = m.SendSMS(t.Context(), "+819012345678", "lost")
-		if !errors.Is(err, modem.ErrTimeout) || time.Since(start) != 10*time.Second {
+		if !errors.Is(err, modem.ErrTimeout) || time.Since(start) != 3*(200*time.Millisecond+2*time.Second) {
 			t.Errorf("SendSMS to a silent modem: %v after %v", err, time.Since(start))
 		}
 

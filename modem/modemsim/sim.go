@@ -100,7 +100,7 @@ type Sim struct {
 	// onCommand, if set, sees every command line as it arrives (benchmarks
 	// time the serial line with it).
 	onCommand func(line string, at time.Time)
-	out      io.Writer // the attached client; nil when none
+	out       io.Writer // the attached client; nil when none
 
 	outMu sync.Mutex // serialises writes to out (answers and URCs)
 	sent  chan SentSMS
@@ -383,9 +383,11 @@ func (c *conn) input(ctx context.Context, data []byte) {
 
 // reply writes info lines and a final result in verbose format.
 func (s *Sim) reply(w io.Writer, final string, info ...string) {
+	// Like the modules: information lines separated by single CRLFs
+	// ("+CMGR: 0,,22\r\n<PDU>"), then the final result.
 	var b strings.Builder
-	for _, l := range info {
-		b.WriteString("\r\n" + l + "\r\n")
+	if len(info) > 0 {
+		b.WriteString("\r\n" + strings.Join(info, "\r\n") + "\r\n")
 	}
 	b.WriteString("\r\n" + final + "\r\n")
 	s.write(w, b.String())
