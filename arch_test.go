@@ -1,0 +1,87 @@
+// Package tocsin_test keeps the architecture honest: the dependency
+// direction of STYLE.md and a doc comment on every package are checked here,
+// so a change that breaks them fails `make test`.
+package tocsin_test
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tocsin-relay/tocsin"
+
+type goPackage struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Imports    []string
+	GoFiles    []string
+}
+
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []goPackage
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func isStd(path string) bool { return !strings.Contains(strings.SplitN(path, "/", 2)[0], ".") }
+
+// TestDependencyDirection: the domain knows no adapter; an adapter imports
+// the domain and its technology, never another adapter; the hardware
+// packages know nothing of incidents; only cmd wires everything.
+func TestDependencyDirection(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		for _, imp := range p.Imports {
+			own := strings.HasPrefix(imp, module+"/")
+			irel := strings.TrimPrefix(imp, module+"/")
+			switch {
+			case rel == "escalation":
+				if !isStd(imp) {
+					t.Errorf("escalation (the domain) imports %s; it may use only the standard library", imp)
+				}
+			case strings.HasPrefix(rel, "escalation/"):
+				if own && strings.HasPrefix(irel, "escalation/") && !strings.HasPrefix(irel, rel+"/") {
+					t.Errorf("adapter %s imports adapter %s; adapters meet only in cmd", rel, irel)
+				}
+			case rel == "modem" || strings.HasPrefix(rel, "modem/"):
+				if own && !strings.HasPrefix(irel, "modem") {
+					t.Errorf("%s imports %s; the modem knows nothing of incidents or GPIO", rel, irel)
+				}
+			case rel == "device" || strings.HasPrefix(rel, "device/"):
+				if own && !strings.HasPrefix(irel, "device") {
+					t.Errorf("%s imports %s; the device layer knows nothing of incidents or modems", rel, irel)
+				}
+			}
+		}
+	}
+}
+
+// TestEveryPackageDocumented: every package says what it is for.
+func TestEveryPackageDocumented(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if len(p.GoFiles) == 0 {
+			continue // tests only: documented in its test files
+		}
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("package %s has no doc comment", p.ImportPath)
+		}
+	}
+}
