@@ -1,0 +1,204 @@
+package escalation
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// The on-call report answers two questions: how fast does each service get
+// answered and fixed (MTTA, MTTR), and how much does paging cost each
+// person, split by when the phone rang: business hours, off hours, or
+// sleep hours. Night pages are what burns people out.
+
+// PageRecord is one message that reached a person: a page SMS or call that
+// was sent (a digest covering several incidents counts once).
+type PageRecord struct {
+	ContactID string
+	Channel   Channel
+	At        time.Time
+}
+
+// HourClass says when, in a person's working life, an instant falls.
+type HourClass int
+
+// Hour classes. Sleep wins over off hours; business hours never overlap
+// sleep hours.
+const (
+	BusinessHours HourClass = iota // Monday to Friday, 09:00–18:00
+	OffHours                       // evenings, early mornings, weekend days
+	SleepHours                     // 22:00–07:00, every day
+)
+
+// ClassifyHour returns the class of t in loc.
+func ClassifyHour(t time.Time, loc *time.Location) HourClass {
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	h := lt.Hour()
+	switch {
+	case h >= 22 || h < 7:
+		return SleepHours
+	case lt.Weekday() != time.Saturday && lt.Weekday() != time.Sunday && h >= 9 && h < 18:
+		return BusinessHours
+	}
+	return OffHours
+}
+
+// Percentiles are the median and the 95th percentile of some durations
+// (nearest rank). N is how many there were; with none both are zero.
+type Percentiles struct {
+	N   int           `json:"n"`
+	P50 time.Duration `json:"p50"`
+	P95 time.Duration `json:"p95"`
+}
+
+// PercentilesOf computes nearest-rank percentiles; ds is not modified.
+func PercentilesOf(ds []time.Duration) Percentiles {
+	if len(ds) == 0 {
+		return Percentiles{}
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := func(p float64) time.Duration {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(i, 0)]
+	}
+	return Percentiles{N: len(s), P50: rank(0.50), P95: rank(0.95)}
+}
+
+// ServiceReport is one service's response times.
+type ServiceReport struct {
+	Service   string      `json:"service"`
+	Incidents int         `json:"incidents"`
+	MTTA      Percentiles `json:"mtta"` // created → acknowledged
+	MTTR      Percentiles `json:"mttr"` // created → resolved
+}
+
+// PersonReport is one person's paging load.
+type PersonReport struct {
+	Contact  string `json:"contact"`
+	TimeZone string `json:"time_zone"`
+	Pages    int    `json:"pages"`
+	Business int    `json:"business_hours"`
+	Off      int    `json:"off_hours"`
+	Sleep    int    `json:"sleep_hours"`
+}
+
+// Report is the on-call report for incidents created since Since.
+type Report struct {
+	Since    time.Time       `json:"since"`
+	Until    time.Time       `json:"until"`
+	Services []ServiceReport `json:"services"`
+	People   []PersonReport  `json:"people"`
+}
+
+// BuildReport computes the report from incidents (drills already left out
+// by the caller) and the pages people received. zone gives each contact's
+// time zone for the hour classes. It is pure.
+func BuildReport(since, until time.Time, incs []Incident, pages []PageRecord, zone func(contact string) *time.Location) Report {
+	r := Report{Since: since, Until: until, Services: []ServiceReport{}, People: []PersonReport{}}
+	type acc struct {
+		n        int
+		ack, res []time.Duration
+	}
+	bySvc := map[string]*acc{}
+	for _, inc := range incs {
+		a := bySvc[inc.Service]
+		if a == nil {
+			a = &acc{}
+			bySvc[inc.Service] = a
+		}
+		a.n++
+		if inc.AcknowledgedAt != nil && !inc.AcknowledgedAt.Before(inc.CreatedAt) {
+			a.ack = append(a.ack, inc.AcknowledgedAt.Sub(inc.CreatedAt))
+		}
+		if inc.ResolvedAt != nil && !inc.ResolvedAt.Before(inc.CreatedAt) {
+			a.res = append(a.res, inc.ResolvedAt.Sub(inc.CreatedAt))
+		}
+	}
+	for svc, a := range bySvc {
+		r.Services = append(r.Services, ServiceReport{Service: svc, Incidents: a.n, MTTA: PercentilesOf(a.ack), MTTR: PercentilesOf(a.res)})
+	}
+	sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Service < r.Services[j].Service })
+
+	byPerson := map[string]*PersonReport{}
+	for _, p := range pages {
+		pr := byPerson[p.ContactID]
+		loc := time.UTC
+		if zone != nil {
+			if l := zone(p.ContactID); l != nil {
+				loc = l
+			}
+		}
+		if pr == nil {
+			pr = &PersonReport{Contact: p.ContactID, TimeZone: loc.String()}
+			byPerson[p.ContactID] = pr
+		}
+		pr.Pages++
+		switch ClassifyHour(p.At, loc) {
+		case BusinessHours:
+			pr.Business++
+		case OffHours:
+			pr.Off++
+		case SleepHours:
+			pr.Sleep++
+		}
+	}
+	for _, pr := range byPerson {
+		r.People = append(r.People, *pr)
+	}
+	// The most woken-up person first: that is who the report is for.
+	sort.Slice(r.People, func(i, j int) bool {
+		a, b := r.People[i], r.People[j]
+		if a.Sleep != b.Sleep {
+			return a.Sleep > b.Sleep
+		}
+		if a.Pages != b.Pages {
+			return a.Pages > b.Pages
+		}
+		return a.Contact < b.Contact
+	})
+	return r
+}
+
+// ContactZones maps each contact to the time zone its hours are judged
+// in: the zone of the first schedule that has the contact as a member or
+// override, else the policy's settings.time_zone, else UTC. Unknown zone
+// names fall back the same way.
+func ContactZones(p *Policy) func(contact string) *time.Location {
+	def := time.UTC
+	if p != nil && p.Settings.TimeZone != "" {
+		if l, err := time.LoadLocation(p.Settings.TimeZone); err == nil {
+			def = l
+		}
+	}
+	zones := map[string]*time.Location{}
+	if p != nil {
+		for _, s := range p.Schedules {
+			l, err := time.LoadLocation(s.TimeZone)
+			if err != nil || s.TimeZone == "" {
+				continue
+			}
+			for _, layer := range s.Layers {
+				for _, m := range layer.Members {
+					if _, ok := zones[m]; !ok {
+						zones[m] = l
+					}
+				}
+			}
+			for _, o := range s.Overrides {
+				if _, ok := zones[o.Contact]; !ok {
+					zones[o.Contact] = l
+				}
+			}
+		}
+	}
+	return func(contact string) *time.Location {
+		if l, ok := zones[contact]; ok {
+			return l
+		}
+		return def
+	}
+}
