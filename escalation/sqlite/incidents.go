@@ -372,11 +372,28 @@ func (db *DB) Step(ctx context.Context, s escalation.StepResult, now time.Time) 
 }
 
 // Steps commits several steps in one transaction. A step whose incident
-// changed meanwhile is skipped (its savepoint rolled back) and reported as
-// Conflict in errs; the others commit.
+// changed meanwhile is skipped and reported as Conflict in errs; the others
+// commit. Steps run optimistically without savepoints; only if one conflicts
+// does the transaction run again with a savepoint around each step.
 func (db *DB) Steps(ctx context.Context, steps []escalation.StepResult, now time.Time) ([]error, error) {
 	errs := make([]error, len(steps))
 	err := db.update(ctx, func(tx *sql.Tx) error {
+		clear(errs)
+		for i, s := range steps {
+			if err := step(tx, s, now); err != nil {
+				if escalation.KindOf(err) == escalation.Conflict {
+					return errConflictInBatch
+				}
+				errs[i] = err
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, errConflictInBatch) {
+		return errs, wrapErr("escalation steps", err)
+	}
+	err = db.update(ctx, func(tx *sql.Tx) error {
 		for i, s := range steps {
 			if _, err := tx.Exec("SAVEPOINT step"); err != nil {
 				return err
@@ -399,20 +416,23 @@ func (db *DB) Steps(ctx context.Context, steps []escalation.StepResult, now time
 	return errs, wrapErr("escalation steps", err)
 }
 
+var errConflictInBatch = errors.New("a step conflicted")
+
 func step(tx *sql.Tx, s escalation.StepResult, now time.Time) error {
-	var (
-		status      string
-		level, loop int
-	)
-	err := tx.QueryRow(`SELECT i.status, e.level, e.loop FROM incidents i JOIN escalations e ON e.incident_id = i.id
-		WHERE i.id = ?`, s.IncidentID).Scan(&status, &level, &loop)
+	// The guard and the update are one statement: the step applies only if
+	// the incident is still where the decision saw it.
+	r, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?, policy_version = ?
+		WHERE incident_id = ? AND level = ? AND loop = ?
+		AND (SELECT status FROM incidents WHERE id = ?) = ?`,
+		s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt), s.PolicyVersion,
+		s.IncidentID, s.ExpectLevel, s.ExpectLoop, s.IncidentID, string(s.ExpectStatus))
 	if err != nil {
 		return err
 	}
-	if escalation.Status(status) != s.ExpectStatus || level != s.ExpectLevel || loop != s.ExpectLoop {
+	if n, _ := r.RowsAffected(); n != 1 {
 		return &escalation.Error{Kind: escalation.Conflict, Msg: fmt.Sprintf("incident #%d changed", s.IncidentID)}
 	}
-	if s.Status != escalation.Status(status) {
+	if s.Status != s.ExpectStatus {
 		if s.Status != escalation.Triggered {
 			return fmt.Errorf("step may only re-trigger, not move to %s", s.Status)
 		}
@@ -420,11 +440,6 @@ func step(tx *sql.Tx, s escalation.StepResult, now time.Time) error {
 			acknowledged_by = '' WHERE id = ?`, s.IncidentID); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?,
-		policy_version = ? WHERE incident_id = ?`, s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt),
-		s.PolicyVersion, s.IncidentID); err != nil {
-		return err
 	}
 	for _, e := range s.Timeline {
 		if err := addTimeline(tx, s.IncidentID, e.At, e.Kind, e.Detail); err != nil {
