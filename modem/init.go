@@ -58,6 +58,10 @@ func (m *Modem) Init(ctx context.Context, pin string) error {
 			return fmt.Errorf("modem init: no SMS storage: %w", errors.Join(err, err2))
 		}
 	}
+	// Caller id for call-back acknowledgement; a module without it still
+	// pages, so failure is not fatal.
+	_, _ = m.Command(ctx, "AT+CLIP=1")
+	m.detectProfile(ctx)
 	return nil
 }
 

@@ -64,8 +64,13 @@ type Modem struct {
 
 	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
 
-	smsMu sync.Mutex // guards onSMS
-	onSMS func(ctx context.Context, msg InboundSMS) error
+	smsMu  sync.Mutex // guards onSMS, onCall, onReboot, pin
+	onSMS  func(ctx context.Context, msg InboundSMS) error
+	onCall func(ctx context.Context, number string)
+
+	callSem chan struct{} // one voice call at a time
+	call    *callState    // the call in progress; guarded by mu
+	profile Profile       // guarded by mu
 }
 
 // exchange is one command in flight. The reader goroutine fills it; the
@@ -77,6 +82,7 @@ type exchange struct {
 	done     chan error    // buffered(1): the final result
 	prompt   chan struct{} // buffered(1): the "> " SMS prompt
 	finished bool
+	dial     bool // ATD: call-progress codes are its final result
 }
 
 // New starts a Modem on rw. It starts the reader goroutine (stopped by Close,
@@ -106,8 +112,17 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 		ctx:      ctx,
 		cancel:   cancel,
 		enc:      sms.NewEncoder(sms.AsSubmit),
+		callSem:  make(chan struct{}, 1),
+	}
+	m.profile = Profiles["generic"]
+	if p, err := ProfileFor(opts.Profile); err == nil {
+		m.profile = p
 	}
 	m.urcs["+CMTI:"] = m.handleCMTI
+	m.urcs["+CLIP:"] = m.handleCLIP
+	for _, p := range callURCs {
+		m.urcs[p] = m.handleCallURC
+	}
 	go m.readLoop()
 	go m.dispatchLoop()
 	return m
@@ -362,7 +377,8 @@ func (m *Modem) route(ev event) {
 	}
 	if prefix := m.urcPrefix(line); prefix != "" {
 		name := strings.ToUpper(strings.TrimSuffix(prefix, ":"))
-		if x == nil || !strings.Contains(x.cmd, name) {
+		answer := x != nil && (strings.Contains(x.cmd, name) || x.dial && isCallProgress(line))
+		if !answer {
 			m.queue = append(m.queue, line)
 			select {
 			case m.wake <- struct{}{}:

@@ -101,10 +101,19 @@ type Sim struct {
 	// time the serial line with it).
 	onCommand func(line string, at time.Time)
 	out       io.Writer // the attached client; nil when none
+	clip      bool      // AT+CLIP=1
+	ddet      bool      // AT+DDET=1 (SIMCom)
+	call      *simCall  // the call in progress
+	nextCall  *CallScript
+	calls     []CallRecord
 
-	outMu sync.Mutex // serialises writes to out (answers and URCs)
-	sent  chan SentSMS
+	outMu     sync.Mutex // serialises writes to out (answers and URCs)
+	sent      chan SentSMS
+	callEnded chan CallRecord
 }
+
+// writer is where answers go.
+type writer = io.Writer
 
 // New returns a Sim with empty storage and echo on.
 func New(opts Options) *Sim {
@@ -118,13 +127,14 @@ func New(opts Options) *Sim {
 		opts.OwnNumber = "+819000000000"
 	}
 	return &Sim{
-		opts:    opts,
-		enc:     sms.NewEncoder(sms.AsDeliver),
-		echo:    true,
-		cmee:    0,
-		store:   map[int]*stored{},
-		partial: map[string][]SentPart{},
-		sent:    make(chan SentSMS, 4096),
+		opts:      opts,
+		enc:       sms.NewEncoder(sms.AsDeliver),
+		echo:      true,
+		cmee:      0,
+		store:     map[int]*stored{},
+		partial:   map[string][]SentPart{},
+		sent:      make(chan SentSMS, 4096),
+		callEnded: make(chan CallRecord, 1024),
 	}
 }
 
@@ -451,6 +461,9 @@ func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 	body := line[2:]
 	ubody := up[2:]
 	manufacturer, revision := s.identity()
+	if s.callCommand(w, up, body) {
+		return 0
+	}
 	switch {
 	case ubody == "" || ubody == "Z" || ubody == "&F" || ubody == "V1" || ubody == "Q0" || ubody == "&W":
 		s.reply(w, "OK")
