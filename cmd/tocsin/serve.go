@@ -210,6 +210,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		return err
 	}
 	srv := d.httpServer(tokens)
+	if err := d.mountConsole(ctx, srv, tokens); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
@@ -377,6 +380,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 		ObserveIngest: d.observeIngest,
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
+	d.mountReport(srv)
 	if d.link.sim != nil {
 		d.mountSimPhones(srv)
 	}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/console"
+	"github.com/tocsin-relay/tocsin/escalation/httpapi"
+	"github.com/tocsin-relay/tocsin/escalation/policyfile"
+	"github.com/tocsin-relay/tocsin/escalation/sqlite"
+	"github.com/tocsin-relay/tocsin/modem/modemsim"
+)
+
+// mountConsole serves the web console at "/" of srv. Its logins are the
+// config's http.users and http.tokens; its live streams end with ctx so
+// that the HTTP server's shutdown does not wait for them.
+func (d *daemon) mountConsole(ctx context.Context, srv *httpapi.Server, tokens []TokenConfig) error {
+	o := console.Options{
+		Engine: d.engine,
+		Log:    d.log.With("part", "console"),
+		Status: func(ctx context.Context) any { return d.status(ctx) },
+		PolicyExport: func(ctx context.Context) ([]byte, error) {
+			return policyfile.Marshal(d.engine.Policy())
+		},
+		Pages: func(ctx context.Context, id int64) ([]escalation.Notification, error) {
+			return d.db.Outbox(ctx, sqlite.OutboxFilter{IncidentID: id, Limit: 200})
+		},
+	}
+	for _, u := range d.cfg.HTTP.Users {
+		pw := u.Password
+		if u.PasswordFile != "" {
+			var err error
+			if pw, err = readSecret(u.PasswordFile); err != nil {
+				return fmt.Errorf("http.users %q: %w", u.Name, err)
+			}
+			if pw == "" {
+				return fmt.Errorf("http.users %q: %s is empty", u.Name, u.PasswordFile)
+			}
+		}
+		o.Users = append(o.Users, console.Login{Name: u.Name, Secret: pw, ReadOnly: u.ReadOnly})
+	}
+	for _, t := range tokens {
+		o.Tokens = append(o.Tokens, console.Login{Name: t.Name, Secret: t.Token, ReadOnly: t.ReadOnly})
+	}
+	if d.link.sim != nil {
+		o.Phones = simPhones{d.link.sim}
+	}
+	c, err := console.New(o)
+	if err != nil {
+		return err
+	}
+	context.AfterFunc(ctx, c.Close)
+	srv.Handle("/", c)
+	return nil
+}
+
+// simPhones shows the modem simulator's phones in the console; a reply
+// from the page is injected into the simulated modem, so it reaches the
+// daemon over the serial line exactly as a real reply would.
+type simPhones struct{ sim *modemsim.Sim }
+
+func (p simPhones) Messages() []console.PhoneMessage {
+	msgs := p.sim.Messages()
+	out := make([]console.PhoneMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = console.PhoneMessage{Number: m.Number, ToPhone: m.Direction == "to-phone", Text: m.Text, At: m.At}
+	}
+	return out
+}
+
+func (p simPhones) Send(ctx context.Context, from, text string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return p.sim.InjectSMS(from, text)
+}
