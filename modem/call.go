@@ -174,6 +174,7 @@ func (m *Modem) Call(ctx context.Context, number string, opts CallOptions) (res 
 	defer poll.Stop()
 	var talk, speak <-chan time.Time
 	var talkT *time.Timer
+	var talkEnd time.Time
 	var speakT *time.Ticker
 	defer func() {
 		if talkT != nil {
@@ -192,6 +193,7 @@ func (m *Modem) Call(ctx context.Context, number string, opts CallOptions) (res 
 		ring.Stop()
 		talkT = time.NewTimer(opts.TalkTimeout)
 		talk = talkT.C
+		talkEnd = time.Now().Add(opts.TalkTimeout)
 		if p.DTMFPerCall && p.DTMFEnable != "" {
 			if _, err := m.Command(ctx, p.DTMFEnable); err != nil {
 				res.DTMF = false
@@ -268,7 +270,9 @@ func (m *Modem) Call(ctx context.Context, number string, opts CallOptions) (res 
 			res.Outcome = CallAnswered
 			return res, nil
 		case <-speak:
-			m.announce(ctx, p, opts.Speech)
+			if time.Now().Before(talkEnd) {
+				m.announce(ctx, p, opts.Speech)
+			}
 		case <-ctx.Done():
 			return res, ctx.Err()
 		case <-m.closed:
