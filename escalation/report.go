@@ -1,6 +1,7 @@
 package escalation
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"time"
@@ -49,9 +50,31 @@ func ClassifyHour(t time.Time, loc *time.Location) HourClass {
 // Percentiles are the median and the 95th percentile of some durations
 // (nearest rank). N is how many there were; with none both are zero.
 type Percentiles struct {
-	N   int           `json:"n"`
-	P50 time.Duration `json:"p50"`
-	P95 time.Duration `json:"p95"`
+	N   int
+	P50 time.Duration
+	P95 time.Duration
+}
+
+type percentilesJSON struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_seconds"`
+	P95 float64 `json:"p95_seconds"`
+}
+
+// MarshalJSON writes the percentiles in seconds, as the API does for
+// every duration a script may graph.
+func (p Percentiles) MarshalJSON() ([]byte, error) {
+	return json.Marshal(percentilesJSON{N: p.N, P50: p.P50.Seconds(), P95: p.P95.Seconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Percentiles) UnmarshalJSON(b []byte) error {
+	var v percentilesJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Percentiles{N: v.N, P50: time.Duration(v.P50 * float64(time.Second)), P95: time.Duration(v.P95 * float64(time.Second))}
+	return nil
 }
 
 // PercentilesOf computes nearest-rank percentiles; ds is not modified.

@@ -31,6 +31,7 @@ var clientCommands = map[string]func(ctx context.Context, args []string, out io.
 	"status":    cmdStatus,
 	"policy":    cmdPolicy,
 	"drill":     cmdDrill,
+	"report":    cmdReport,
 	"gpio":      cmdGPIO,
 	"sim":       cmdSim,
 }

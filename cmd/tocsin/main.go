@@ -38,7 +38,8 @@ Operate a running daemon (--server URL / TOCSIN_SERVER, --token-file / TOCSIN_TO
   tocsin oncall [--at TIME]
   tocsin status
   tocsin policy apply FILE | export | check FILE
-  tocsin drill [--service S]
+  tocsin drill [--service S] [--timeout 15m]   test page; waits for the ack, times each step
+  tocsin report [--since 30d] [--json]   MTTA/MTTR per service, pages per person by hours
   tocsin gpio press INPUT [--long]
   tocsin sim sms FROM TEXT | sim phones   (demo: reply from a simulated phone)
 

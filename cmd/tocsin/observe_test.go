@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -258,5 +259,58 @@ func TestHeartbeatThroughTheDaemon(t *testing.T) {
 	}
 	if inc := e.incident(incs[0].ID); inc.Status != escalation.Resolved {
 		t.Errorf("after the beat the incident is %s, want resolved", inc.Status)
+	}
+}
+
+// tocsin report against the daemon: one incident paged and acknowledged
+// by SMS shows up in the service's MTTA and in tanaka's page count.
+func TestReportThroughTheDaemon(t *testing.T) {
+	e := newE2E(t, testPolicy("1h"))
+	e.start()
+	tokenFile := filepath.Join(e.dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(e.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := e.alert(map[string]any{"service": "press-line-1", "summary": "Hydraulic pressure low"})
+	e.nextSMS()
+	logAt := e.waitLog(0, `msg="SMS sent"`) // the page is recorded as sent
+	if err := e.sim.InjectSMS("09012345678", "4"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLog(logAt, `msg="SMS reply"`)
+	if inc := e.incident(res.IncidentID); inc.Status != escalation.Acknowledged {
+		t.Fatalf("incident is %s, want acknowledged", inc.Status)
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		args = append([]string{"report", "--server", "http://" + e.addr, "--token-file", tokenFile}, args...)
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Fatalf("tocsin %s exited %d: %s", strings.Join(args, " "), code, errOut.String())
+		}
+		return out.String()
+	}
+	var rep escalation.Report
+	if err := json.Unmarshal([]byte(cli("--since", "1h", "--json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Services) != 1 || rep.Services[0].Service != "press-line-1" || rep.Services[0].Incidents != 1 ||
+		rep.Services[0].MTTA.N != 1 || rep.Services[0].MTTA.P50 <= 0 || rep.Services[0].MTTR.N != 0 {
+		t.Errorf("services = %+v, want press-line-1 with one acknowledged, unresolved incident", rep.Services)
+	}
+	if len(rep.People) != 1 || rep.People[0].Contact != "tanaka" || rep.People[0].Pages != 1 ||
+		rep.People[0].Business+rep.People[0].Off+rep.People[0].Sleep != 1 {
+		t.Errorf("people = %+v, want tanaka with one page in one hour class", rep.People)
+	}
+	text := cli()
+	for _, want := range []string{"SERVICE", "press-line-1", "MTTA p50", "tanaka", "SLEEP"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report text lacks %q:\n%s", want, text)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"report", "--server", "http://" + e.addr, "--token-file", tokenFile, "--since", "yesterday"}, &out, &errOut); code == 0 ||
+		!strings.Contains(errOut.String(), `--since "yesterday"`) {
+		t.Errorf("--since yesterday: exit %d, stderr %q; want an error naming the flag", code, errOut.String())
 	}
 }
