@@ -29,6 +29,7 @@ type Config struct {
 	Modem      ModemConfig   `yaml:"modem"`
 	GPIO       device.Config `yaml:"gpio"`
 	Log        LogConfig     `yaml:"log"`
+	Uplink     *UplinkConfig `yaml:"uplink"` // optional; see uplink.go
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -313,6 +314,7 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if c.PolicyFile != "" && !filepath.IsAbs(c.PolicyFile) && c.file != "" {
 		c.PolicyFile = filepath.Join(filepath.Dir(c.file), c.PolicyFile)
 	}
+	errs = append(errs, c.validateUplink(root)...)
 	return errs
 }
 

@@ -27,6 +27,7 @@ func (d *daemon) startObservability(run func(name string, fn func(ctx context.Co
 			d.log.Error("heartbeat monitor stopped", "err", err)
 		}
 	})
+	d.startUplink(run)
 }
 
 func (d *daemon) modemMetrics() promexport.ModemStatus {
