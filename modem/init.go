@@ -45,6 +45,7 @@ func (m *Modem) Init(ctx context.Context, pin string) error {
 			return fmt.Errorf("modem init: %w", err)
 		}
 	}
+	m.echoOff.Store(true)
 	if err := m.unlockSIM(ctx, pin); err != nil {
 		return err
 	}
@@ -62,6 +63,9 @@ func (m *Modem) Init(ctx context.Context, pin string) error {
 	// pages, so failure is not fatal.
 	_, _ = m.Command(ctx, "AT+CLIP=1")
 	m.detectProfile(ctx)
+	m.smsMu.Lock()
+	m.pin, m.inited = pin, true
+	m.smsMu.Unlock()
 	return nil
 }
 

@@ -67,6 +67,12 @@ type Modem struct {
 	smsMu  sync.Mutex // guards onSMS, onCall, onReboot, pin
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
+	// Set by a successful Init, for re-init after a reboot.
+	onReboot   func(ctx context.Context, err error)
+	pin        string
+	inited     bool
+	lastReinit time.Time
+	echoOff    atomic.Bool // ATE0 succeeded: an echo now means a reboot
 
 	callSem chan struct{} // one voice call at a time
 	call    *callState    // the call in progress; guarded by mu
@@ -120,6 +126,10 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	m.urcs["+CMTI:"] = m.handleCMTI
 	m.urcs["+CLIP:"] = m.handleCLIP
+	for _, p := range bootURCs {
+		m.urcs[p] = m.handleBoot
+	}
+	m.urcs[echoBack] = m.handleBoot
 	for _, p := range callURCs {
 		m.urcs[p] = m.handleCallURC
 	}
@@ -373,10 +383,23 @@ func (m *Modem) route(ev event) {
 	line := ev.line
 	if x != nil && x.echo != "" && strings.EqualFold(line, x.echo) {
 		x.echo = "" // drop the echo once
+		if m.echoOff.Load() && !strings.HasPrefix(x.cmd, "AT+CMGS") {
+			// Echo is back after ATE0: the module restarted.
+			m.echoOff.Store(false)
+			m.queue = append(m.queue, echoBack)
+			select {
+			case m.wake <- struct{}{}:
+			default:
+			}
+		}
 		return
 	}
 	if prefix := m.urcPrefix(line); prefix != "" {
-		name := strings.ToUpper(strings.TrimSuffix(prefix, ":"))
+		name := prefix // "+CPIN: READY" answers AT+CPIN? as well as "+CPIN:" does
+		if i := strings.IndexByte(prefix, ':'); i >= 0 {
+			name = prefix[:i]
+		}
+		name = strings.ToUpper(name)
 		answer := x != nil && (strings.Contains(x.cmd, name) || x.dial && isCallProgress(line))
 		if !answer {
 			m.queue = append(m.queue, line)

@@ -42,6 +42,9 @@ type Options struct {
 	SendDelay time.Duration
 	// OwnNumber is the SIM's number (AT+CNUM). Default "+819000000000".
 	OwnNumber string
+	// BootTime is how long a reboot takes before the boot lines. Default
+	// 2s; negative means at once.
+	BootTime time.Duration
 }
 
 // SentSMS is one complete message the client sent: all parts of a
@@ -99,13 +102,16 @@ type Sim struct {
 	commands []string
 	// onCommand, if set, sees every command line as it arrives (benchmarks
 	// time the serial line with it).
-	onCommand func(line string, at time.Time)
-	out       io.Writer // the attached client; nil when none
-	clip      bool      // AT+CLIP=1
-	ddet      bool      // AT+DDET=1 (SIMCom)
-	call      *simCall  // the call in progress
-	nextCall  *CallScript
-	calls     []CallRecord
+	onCommand  func(line string, at time.Time)
+	out        io.Writer // the attached client; nil when none
+	clip       bool      // AT+CLIP=1
+	ddet       bool      // AT+DDET=1 (SIMCom)
+	call       *simCall  // the call in progress
+	nextCall   *CallScript
+	calls      []CallRecord
+	booting    bool          // rebooting: deaf until the boot lines
+	simFailure bool          // SetSIMFailure
+	sendDelay  time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
 
 	outMu     sync.Mutex // serialises writes to out (answers and URCs)
 	sent      chan SentSMS
@@ -126,8 +132,15 @@ func New(opts Options) *Sim {
 	if opts.OwnNumber == "" {
 		opts.OwnNumber = "+819000000000"
 	}
+	if opts.BootTime == 0 {
+		opts.BootTime = 2 * time.Second
+	}
+	if opts.BootTime < 0 {
+		opts.BootTime = 0
+	}
 	return &Sim{
 		opts:      opts,
+		sendDelay: opts.SendDelay,
 		enc:       sms.NewEncoder(sms.AsDeliver),
 		echo:      true,
 		cmee:      0,
@@ -336,7 +349,7 @@ type conn struct {
 func (c *conn) input(ctx context.Context, data []byte) {
 	s := c.s
 	s.mu.Lock()
-	silent, echo := s.silent, s.echo
+	silent, echo := s.silent || s.booting, s.echo
 	s.mu.Unlock()
 	if silent {
 		c.line = c.line[:0]
@@ -503,7 +516,21 @@ func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 		s.mu.Unlock()
 		s.reply(w, "OK", "+CMEE: "+strconv.Itoa(n))
 	case ubody == "+CPIN?":
+		s.mu.Lock()
+		fail := s.simFailure
+		s.mu.Unlock()
+		if fail {
+			s.cmeError(w, 13, "SIM failure")
+			return 0
+		}
 		s.reply(w, "OK", "+CPIN: READY")
+	case ubody == "+CFUN=1,1" || ubody == "+CFUN=1,1,0":
+		s.reply(w, "OK")
+		s.Reboot()
+	case ubody == "+CFUN?":
+		s.reply(w, "OK", "+CFUN: 1")
+	case strings.HasPrefix(ubody, "+CFUN="):
+		s.reply(w, "OK")
 	case ubody == "+CSQ":
 		s.reply(w, "OK", "+CSQ: 20,99")
 	case ubody == "+CREG?":
@@ -618,8 +645,15 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 			encoding = "8bit"
 		}
 	}
-	if s.opts.SendDelay > 0 {
-		t := time.NewTimer(s.opts.SendDelay)
+	s.mu.Lock()
+	delay, simFailure := s.sendDelay, s.simFailure
+	s.mu.Unlock()
+	if simFailure {
+		s.cmsError(w, 313)
+		return
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
