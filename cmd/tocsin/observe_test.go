@@ -192,7 +192,7 @@ func TestDrillThroughTheDaemon(t *testing.T) {
 			"--service", "press-line-1", "--poll", "50ms", "--timeout", "1m"}, &out, &errOut)
 	}()
 	page := e.nextSMS()
-	if page.To != "+819012345678" || !strings.HasPrefix(page.Text, "[訓練] [#1 警告] press-line-1: Test page requested by test") {
+	if page.To != "+819012345678" || !strings.HasPrefix(page.Text, "[訓練] [#1 警告] press-line-1: Test page by test (drill)") {
 		t.Fatalf("drill page = %q to %s, want tanaka's Japanese page marked [訓練]", page.Text, page.To)
 	}
 	if err := e.sim.InjectSMS("09012345678", "4"); err != nil {
