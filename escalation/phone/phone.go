@@ -196,8 +196,9 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	p.lastErr.Store(&msg)
 	retry := first.Attempts < p.opts.MaxAttempts && modem.Temporary(err)
 	var cms *modem.CMSError
-	if errors.As(err, &cms) && cms.Code == 500 && first.Attempts >= 2 {
-		// "Unknown error" may mean the SMS left anyway: retry only once.
+	if errors.As(err, &cms) && cms.Code == 500 {
+		// "Unknown error" may mean the SMS left anyway. The modem has
+		// already retried it once; sending it again could page twice.
 		retry = false
 	}
 	if retry {
