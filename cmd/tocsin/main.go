@@ -15,6 +15,9 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	// Schedules name IANA zones; a minimal Pi image may have no zoneinfo.
+	_ "time/tzdata"
 )
 
 // Set by the linker (see Makefile).
