@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -312,5 +314,45 @@ func TestReportThroughTheDaemon(t *testing.T) {
 	if code := run([]string{"report", "--server", "http://" + e.addr, "--token-file", tokenFile, "--since", "yesterday"}, &out, &errOut); code == 0 ||
 		!strings.Contains(errOut.String(), `--since "yesterday"`) {
 		t.Errorf("--since yesterday: exit %d, stderr %q; want an error naming the flag", code, errOut.String())
+	}
+}
+
+// An MQTT heartbeat topic (mqtt.heartbeats) beats the policy heartbeat:
+// after a miss has paged, one message on the topic resolves the incident.
+func TestHeartbeatOverMQTT(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	e := newE2EFull(t, testPolicy("1h")+`heartbeats:
+  - {id: scada-main, service: press-line-1, interval: 2s}
+`, "", fmt.Sprintf(`gpio:
+  backend: none
+mqtt:
+  broker: embedded
+  embedded_listen: "127.0.0.1:%d"
+  heartbeats:
+    - {topic: "scada/main/alive", heartbeat: scada-main}`, port))
+	e.start()
+	e.waitLog(0, "mqtt: connected")
+	// Never beat since the start: paged after 2s.
+	if page := e.nextSMS(); !strings.Contains(page.Text, "Heartbeat scada-main missed") {
+		t.Fatalf("page = %q, want the missed heartbeat", page.Text)
+	}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", port)).SetClientID("scada"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Publish("scada/main/alive", 1, false, "ok"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	e.waitLog(0, `msg="heartbeat back"`)
+	var incs []escalation.Incident
+	e.api("GET", "/api/v1/incidents?status=resolved", nil, &incs)
+	if len(incs) != 1 || incs[0].DedupKey != "heartbeat/scada-main" {
+		t.Errorf("resolved incidents = %+v, want the heartbeat's", incs)
 	}
 }
