@@ -111,6 +111,7 @@ type Sim struct {
 	calls      []CallRecord
 	booting    bool          // rebooting: deaf until the boot lines
 	simFailure bool          // SetSIMFailure
+	cscs       string        // AT+CSCS character set
 	sendDelay  time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
 
 	outMu     sync.Mutex // serialises writes to out (answers and URCs)
@@ -143,6 +144,7 @@ func New(opts Options) *Sim {
 		sendDelay: opts.SendDelay,
 		enc:       sms.NewEncoder(sms.AsDeliver),
 		echo:      true,
+		cscs:      "IRA",
 		cmee:      0,
 		store:     map[int]*stored{},
 		partial:   map[string][]SentPart{},
@@ -543,12 +545,33 @@ func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 		s.reply(w, "OK")
 	case ubody == "+COPS?":
 		s.reply(w, "OK", `+COPS: 0,0,"NTT DOCOMO",7`)
-	case ubody == "+CSCA?":
-		s.reply(w, "OK", `+CSCA: "+819020000000",145`)
 	case ubody == "+CSCS?":
-		s.reply(w, "OK", `+CSCS: "IRA"`)
+		s.mu.Lock()
+		cs := s.cscs
+		s.mu.Unlock()
+		s.reply(w, "OK", `+CSCS: "`+cs+`"`)
+	case ubody == "+CSCS=?":
+		s.reply(w, "OK", `+CSCS: ("IRA","GSM","UCS2")`)
 	case strings.HasPrefix(ubody, "+CSCS="):
+		cs := strings.Trim(body[6:], `"`)
+		if cs != "IRA" && cs != "GSM" && cs != "UCS2" {
+			s.cmeError(w, 4, "operation not supported")
+			return 0
+		}
+		s.mu.Lock()
+		s.cscs = cs
+		s.mu.Unlock()
 		s.reply(w, "OK")
+	case ubody == "+CPMS=?":
+		s.reply(w, "OK", `+CPMS: ("ME","SM"),("ME","SM"),("ME","SM")`)
+	case ubody == "+CNMI=?":
+		s.reply(w, "OK", "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)")
+	case ubody == "+CMEE=?":
+		s.reply(w, "OK", "+CMEE: (0-2)")
+	case ubody == "+CLIP=?":
+		s.reply(w, "OK", "+CLIP: (0-1)")
+	case ubody == "+CSCA?" || ubody == "+CSCA=?":
+		s.reply(w, "OK", `+CSCA: "+819020000000",145`)
 	case strings.HasPrefix(ubody, "+CMGF="):
 		n, err := strconv.Atoi(body[6:])
 		if err != nil || n < 0 || n > 1 {
