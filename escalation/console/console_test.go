@@ -133,7 +133,9 @@ func (p testPhones) Messages() []console.PhoneMessage {
 	return out
 }
 
-func (p testPhones) Send(ctx context.Context, from, text string) error { return p.sim.InjectSMS(from, text) }
+func (p testPhones) Send(ctx context.Context, from, text string) error {
+	return p.sim.InjectSMS(from, text)
+}
 
 func (f *fixture) alert(summary string, sev escalation.Severity) int64 {
 	f.t.Helper()

@@ -219,7 +219,7 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, 
 	d.LoginToken = randomToken()
 	d.HasUsers, d.HasTokens = len(c.opts.Users) > 0, len(c.opts.Tokens) > 0
 	setCookie(w, r, loginCookie, d.LoginToken, 600)
-	c.render(w, r, code, "login", request{lang: pickLang(r)}, "", d)
+	c.render(w, r, code, "login", request{lang: pickLang(r)}, "login", d)
 }
 
 func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,7 @@
         });
         changed = {};
         ages();
+        chatsToBottom();
       }).catch(function () {});
     }, 80);
   }
@@ -54,7 +55,7 @@
   function connect() {
     var es = new EventSource("/events");
     es.addEventListener("hello", function () {
-      if (live) { live.classList.add("on"); live.textContent = live.dataset.on; }
+      if (live) { live.classList.add("on"); live.textContent = live.dataset.textLive; }
       refresh(); // catch up on anything missed while disconnected
     });
     es.addEventListener("incident", function (e) {
@@ -64,7 +65,7 @@
     es.addEventListener("phones", refresh);
     es.addEventListener("resync", refresh);
     es.onerror = function () {
-      if (live) { live.classList.remove("on"); live.textContent = live.dataset.off; }
+      if (live) { live.classList.remove("on"); live.textContent = live.dataset.textOffline; }
     };
   }
   connect();
@@ -92,6 +93,12 @@
     }).catch(function (err) { showFlash(String(err)); })
       .finally(function () { buttons.forEach(function (b) { b.disabled = false; }); refresh(); });
   });
+
+  // Phone chats show their newest message, like a phone does.
+  function chatsToBottom() {
+    document.querySelectorAll("ol.chat").forEach(function (el) { el.scrollTop = el.scrollHeight; });
+  }
+  chatsToBottom();
 
   // Ages ("5m") tick without the server.
   function fmtAge(ms) {
