@@ -78,7 +78,7 @@ func New(store Store, modem ModemFunc, log *slog.Logger) *Exporter {
 	x := &Exporter{store: store, modem: modem, log: log, reg: prometheus.NewRegistry()}
 	x.ingest = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tocsin_ingest_duration_seconds",
-		Help:    "Time from an alert's arrival to its commit in SQLite (the sender's answer waits for it), by intake.",
+		Help:    "Time to validate and commit one event in SQLite (the sender's answer waits for it), by intake.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"intake"})
 	x.reg.MustRegister(x.ingest, storeCollector{x},
