@@ -84,6 +84,18 @@ func FuzzURCParsers(f *testing.F) {
 			t.Fatalf("signal %d dBm from %q", dbm, line)
 		}
 		_ = splitParams(line)
+		if key, ok := ParseDTMF(line); ok && !strings.ContainsRune("0123456789*#ABCD", rune(key)) {
+			t.Fatalf("key %q from %q", key, line)
+		}
+		for _, c := range ParseCLCC([]string{line}) {
+			if c.Stat < 0 || c.Stat > 7 {
+				t.Fatalf("call state %d from %q", c.Stat, line)
+			}
+		}
+		if n, err := ParseCLIP(line); err == nil && n == "" {
+			t.Fatalf("empty caller from %q", line)
+		}
+		_ = SpeechText(line)
 	})
 }
 

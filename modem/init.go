@@ -131,6 +131,11 @@ type Info struct {
 	SignalKnown  bool
 	Registration Registration
 	Operator     string
+	// Profile is the profile in use and what it offers for calls.
+	Profile     string
+	KeyDetect   bool // DTMF keys can acknowledge calls
+	Speech      bool // on-module text-to-speech
+	ProfileNote string
 }
 
 // Registration is the network registration state (AT+CREG / AT+CEREG).
@@ -219,6 +224,8 @@ func (m *Modem) Probe(ctx context.Context) (Info, error) {
 			info.Operator = p[2]
 		}
 	}
+	p := m.Profile()
+	info.Profile, info.KeyDetect, info.Speech, info.ProfileNote = p.Name, p.DTMFURC != "", p.TTS != nil, p.Notes
 	return info, nil
 }
 

@@ -198,3 +198,63 @@ func TestParseStored(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDTMF(t *testing.T) {
+	tests := []struct {
+		line string
+		key  byte
+		ok   bool
+	}{
+		{"+DTMF: 4", '4', true},
+		{"+DTMF:6,160", '6', true},
+		{"+DTMF: 1400", 0, false},
+		{"+RXDTMF: #", '#', true},
+		{"+RXDTMF: a", 'A', true},
+		{"+QTONEDET: 52", '4', true},
+		{"+QTONEDET: 42", '*', true},
+		{"+QTONEDET: 70", 0, false},
+		{"+QTONEDET: x", 0, false},
+		{"+DTMF:", 0, false},
+		{"RING", 0, false},
+	}
+	for _, tt := range tests {
+		key, ok := ParseDTMF(tt.line)
+		if key != tt.key || ok != tt.ok {
+			t.Errorf("ParseDTMF(%q) = %q, %v; want %q, %v", tt.line, key, ok, tt.key, tt.ok)
+		}
+	}
+}
+
+func TestParseCLCCAndCLIP(t *testing.T) {
+	calls := ParseCLCC([]string{`+CLCC: 1,0,3,0,0,"+819012345678",145`, "junk", `+CLCC: 2,1,4,0,0,"0312345678",129`, "+CLCC: 3,0,9,0,0"})
+	want := []CallStatus{{ID: 1, Stat: CallAlerting, Voice: true, Number: "+819012345678"}, {ID: 2, Incoming: true, Stat: CallIncoming, Voice: true, Number: "0312345678"}}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("ParseCLCC = %+v", calls)
+	}
+	for line, want := range map[string]string{
+		`+CLIP: "+819012345678",145,"",0,"",0`: "+819012345678",
+		`+CLIP: "819012345678",145`:            "+819012345678",
+		`+CLIP: "09012345678",129`:             "09012345678",
+	} {
+		if got, err := ParseCLIP(line); got != want || err != nil {
+			t.Errorf("ParseCLIP(%q) = %q, %v", line, got, err)
+		}
+	}
+	if _, err := ParseCLIP(`+CLIP: "",128`); err == nil {
+		t.Error("withheld number accepted")
+	}
+}
+
+func TestSpeechText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alert 42: pressure low. Press 4.": "Alert 42: pressure low. Press 4.",
+		"a\"b;c\\d\r\nAT+CMGD=1,4\x1a":     "a b c d AT+CMGD=1,4",
+		"プレス1号ライン  pressure   low":         "1 pressure low",
+		"":                                 "",
+		strings.Repeat("x", 300)[:300]:     strings.Repeat("x", 200),
+	} {
+		if got := SpeechText(in); got != want {
+			t.Errorf("SpeechText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -88,6 +88,7 @@ func TestInitProbe(t *testing.T) {
 		Manufacturer: "SIMCOM INCORPORATED", Model: "SIMCOM_SIM7600G-H", Firmware: "LE20B04SIM7600G22",
 		IMEI: "867584030012344", SIM: "READY", SignalDBm: -73, SignalKnown: true,
 		Registration: modem.Home, Operator: "NTT DOCOMO",
+		Profile: "sim7600", KeyDetect: true, Speech: true, ProfileNote: modem.Profiles["sim7600"].Notes,
 	}
 	if info != want {
 		t.Errorf("Probe:\n got %+v\nwant %+v", info, want)

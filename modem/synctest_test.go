@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -134,6 +135,21 @@ func TestCloseUnblocksCallers(t *testing.T) {
 		}
 		if _, err := m.Command(t.Context(), "AT"); !errors.Is(err, modem.ErrClosed) {
 			t.Errorf("command after Close got %v, want ErrClosed", err)
+		}
+	})
+}
+
+// The trace decorator shows the byte traffic, quoted, in both directions.
+func TestTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf strings.Builder
+		_, m := bubbleRig(t, modemsim.Options{}, modem.Options{Trace: &buf})
+		m.Close() // the reader has stopped: buf is ours
+		got := buf.String()
+		for _, want := range []string{`w: "ATE0\r"`, `w: "AT+CMGF=0\r"`, `r: "`, `\r\nOK\r\n`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("trace lacks %s:\n%s", want, got)
+			}
 		}
 	})
 }

@@ -368,3 +368,63 @@ func (s *Sim) press(c *simCall, key byte) {
 		s.urc(line)
 	}
 }
+
+// ActiveCall returns the call in progress, if any (for the demo's
+// simulated phones: show "ringing").
+func (s *Sim) ActiveCall() (CallRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.call == nil {
+		return CallRecord{}, false
+	}
+	return s.call.rec, true
+}
+
+// AnswerCall makes the callee of the ringing outgoing call pick up.
+func (s *Sim) AnswerCall() error {
+	s.mu.Lock()
+	c := s.call
+	if c == nil || c.rec.Incoming || c.stat != 3 {
+		s.mu.Unlock()
+		return fmt.Errorf("modemsim: no outgoing call is ringing")
+	}
+	s.mu.Unlock()
+	s.answer(c)
+	return nil
+}
+
+// PressKey makes the callee of the answered call press a DTMF key.
+func (s *Sim) PressKey(key byte) error {
+	s.mu.Lock()
+	c := s.call
+	if c == nil || c.rec.Incoming || c.stat != 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("modemsim: no answered outgoing call")
+	}
+	s.mu.Unlock()
+	if !strings.ContainsRune("0123456789*#ABCD", rune(key)) {
+		return fmt.Errorf("modemsim: %q is not a DTMF key", key)
+	}
+	s.press(c, key)
+	return nil
+}
+
+// HangUpCall makes the other party end the call: declining a ringing call
+// (the client sees BUSY, as networks report a declined call) or hanging
+// up an answered one (NO CARRIER).
+func (s *Sim) HangUpCall() error {
+	s.mu.Lock()
+	c := s.call
+	s.mu.Unlock()
+	switch {
+	case c == nil:
+		return fmt.Errorf("modemsim: no call in progress")
+	case c.rec.Incoming:
+		s.callEnds(c, "no-answer", "NO CARRIER")
+	case c.stat == 0:
+		s.callEnds(c, "answered", "NO CARRIER")
+	default:
+		s.callEnds(c, "declined", "BUSY")
+	}
+	return nil
+}
