@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/console"
@@ -60,12 +62,25 @@ func (d *daemon) mountConsole(ctx context.Context, srv *httpapi.Server, tokens [
 // daemon over the serial line exactly as a real reply would.
 type simPhones struct{ sim *modemsim.Sim }
 
+// Messages are the SMS and the finished calls of every simulated phone,
+// oldest first.
 func (p simPhones) Messages() []console.PhoneMessage {
 	msgs := p.sim.Messages()
-	out := make([]console.PhoneMessage, len(msgs))
-	for i, m := range msgs {
-		out[i] = console.PhoneMessage{Number: m.Number, ToPhone: m.Direction == "to-phone", Text: m.Text, At: m.At}
+	out := make([]console.PhoneMessage, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, console.PhoneMessage{Number: m.Number, ToPhone: m.Direction == "to-phone", Text: m.Text, At: m.At})
 	}
+	for _, c := range p.sim.Calls() {
+		text := c.Outcome
+		if c.Keys != "" {
+			text += ", keys " + c.Keys
+		}
+		if len(c.Spoken) > 0 {
+			text += ": " + strings.Join(c.Spoken, " ")
+		}
+		out = append(out, console.PhoneMessage{Number: c.Number, ToPhone: !c.Incoming, Text: text, At: c.Start, Call: true})
+	}
+	slices.SortStableFunc(out, func(a, b console.PhoneMessage) int { return a.At.Compare(b.At) })
 	return out
 }
 

@@ -58,14 +58,16 @@ type Phones interface {
 	Send(ctx context.Context, from, text string) error
 }
 
-// PhoneMessage is one SMS as a simulated phone shows it.
+// PhoneMessage is one SMS (or call) as a simulated phone shows it.
 type PhoneMessage struct {
 	Number string
-	// ToPhone is true for messages the modem sent to the phone, false for
-	// messages the phone sent.
+	// ToPhone is true for messages the modem sent to the phone (and calls
+	// the modem made), false for what the phone sent.
 	ToPhone bool
 	Text    string
 	At      time.Time
+	// Call marks a voice call; Text then says how it went.
+	Call bool
 }
 
 // Login is one way in: a user with a password, or an API token (Secret is
