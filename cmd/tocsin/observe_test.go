@@ -197,6 +197,9 @@ func TestDrillThroughTheDaemon(t *testing.T) {
 	if page.To != "+819012345678" || !strings.HasPrefix(page.Text, "[訓練] [#1 警告] press-line-1: Test page by test (drill)") {
 		t.Fatalf("drill page = %q to %s, want tanaka's Japanese page marked [訓練]", page.Text, page.To)
 	}
+	if len(page.Parts) != 1 {
+		t.Errorf("drill page took %d SMS segments, want 1", len(page.Parts))
+	}
 	if err := e.sim.InjectSMS("09012345678", "4"); err != nil {
 		t.Fatal(err)
 	}

@@ -112,3 +112,33 @@ func TestUplinkThroughTheDaemon(t *testing.T) {
 		t.Errorf("after recovery the incident is %s, want resolved", inc.Status)
 	}
 }
+
+// FuzzUplinkConfig: any uplink section is either rejected with an error or
+// accepted with the invariants the check relies on.
+func FuzzUplinkConfig(f *testing.F) {
+	for _, s := range []string{
+		`{url: "https://monitoring.lan/-/healthy", interval: 1m, tries: 3, service: tocsin}`,
+		`{host: "8.8.8.8:53", service: tocsin}`,
+		`{host: "[::1]:80", service: s, timeout: 2s}`,
+		`{url: http://a, host: b:1, service: s}`,
+		`{url: "", service: s, tries: -1}`,
+		`{url: http://a, service: s, interval: 3d}`,
+		`[1, 2]`,
+		`{url: {a: b}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uplink string) {
+		c, err := parseConfig("tocsin.yaml", []byte("modem: {device: sim}\nuplink: "+uplink+"\n"))
+		if err != nil || c.Uplink == nil {
+			return
+		}
+		u := c.Uplink
+		if (u.URL == "") == (u.Host == "") || u.Service == "" || u.Tries < 1 || time.Duration(u.Interval) < 100*time.Millisecond {
+			t.Fatalf("accepted an uplink the check cannot run: %+v", u)
+		}
+		if u.probe() == nil || u.target() == "" {
+			t.Fatalf("no probe or target for %+v", u)
+		}
+	})
+}
