@@ -38,9 +38,11 @@ http:
   listen: "%s"
   tokens:
     - {name: test, token: %s}
+    - {name: display, token: display-token, read_only: true}
   users:
     - {name: demo, password: demo}
     - {name: wall, password: wall, read_only: true}
+    - {name: lead, password_file: %s}
 modem:
   device: sim
   profile: sim7600
@@ -56,7 +58,10 @@ gpio:
     - {id: silence-1, pin: GPIO23, zone: line1, action: silence, pull: up, active_low: true}
 log:
   level: debug
-`, filepath.Join(e.dir, "state"), filepath.Join(e.dir, "policy.yaml"), e.addr, e.token)
+`, filepath.Join(e.dir, "state"), filepath.Join(e.dir, "policy.yaml"), e.addr, e.token, filepath.Join(e.dir, "lead.pass"))
+	if err := os.WriteFile(filepath.Join(e.dir, "lead.pass"), []byte("shift-lead-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
