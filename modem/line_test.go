@@ -1,7 +1,9 @@
 package modem
 
 import (
+	"context"
 	"errors"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -256,5 +258,35 @@ func TestSpeechText(t *testing.T) {
 		if got := SpeechText(in); got != want {
 			t.Errorf("SpeechText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Unsolicited lines interleaved with an answer go to their handlers (or
+// nowhere), never into the answer; the line is scripted byte for byte.
+func TestURCsInterleavedWithAnswer(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	m := New(a, Options{})
+	defer m.Close()
+	cmti := make(chan string, 1)
+	m.HandleURC("+CMTI:", func(l string) { cmti <- l }) // replaces the SMS path for this test
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := b.Read(buf)
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(buf[:n]), "AT+CGMM") {
+				b.Write([]byte("\r\nRING\r\n\r\nUNDER-VOLTAGE WARNNING\r\n\r\nSIMCOM_SIM7600G-H\r\n\r\n+CMTI: \"ME\",4\r\n\r\n+QIND: \"csq\",20,99\r\n\r\nOK\r\n"))
+			}
+		}
+	}()
+	lines, err := m.Command(context.Background(), "AT+CGMM")
+	if err != nil || !reflect.DeepEqual(lines, []string{"SIMCOM_SIM7600G-H"}) {
+		t.Errorf("answer %q, %v", lines, err)
+	}
+	if got := <-cmti; got != `+CMTI: "ME",4` {
+		t.Errorf("URC %q", got)
 	}
 }

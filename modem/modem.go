@@ -130,6 +130,9 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 		m.urcs[p] = m.handleBoot
 	}
 	m.urcs[echoBack] = m.handleBoot
+	for _, p := range noticeURCs {
+		m.urcs[p] = m.handleNotice
+	}
 	for _, p := range callURCs {
 		m.urcs[p] = m.handleCallURC
 	}
@@ -420,6 +423,19 @@ func (m *Modem) route(ev event) {
 	}
 	x.finished = true
 	x.done <- err
+}
+
+// noticeURCs are unsolicited lines modules print that Tocsin does not act
+// on; knowing them keeps them out of command answers.
+var noticeURCs = []string{"RING", "+CRING:", "VOICE CALL:", "+CTTS:", "+QTTS:", "+QIND:", "+CGEV:",
+	"+CUSD:", "+CPSI:", "+CNMP:", "UNDER-VOLTAGE", "OVER-VOLTAGE", "NORMAL POWER DOWN", "+CMTE:", "+QSIMSTAT:"}
+
+// handleNotice reports power warnings, which explain reboots and lost
+// messages; the other notices are dropped.
+func (m *Modem) handleNotice(line string) {
+	if strings.Contains(line, "VOLTAGE") || strings.Contains(line, "POWER DOWN") {
+		m.log.Warn("modem power warning", "line", line)
+	}
 }
 
 // urcPrefix returns the longest registered prefix of line; m.mu is held.
