@@ -46,9 +46,9 @@ type Heartbeats struct {
 	store  HeartbeatStore
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	started time.Time // when the monitor started: the clock of heartbeats never seen
-	kick    chan struct{}
+	mu   sync.Mutex
+	seen map[string]time.Time // heartbeat id → when this run first found it in the policy
+	kick chan struct{}
 }
 
 // heartbeatIdle bounds how long Run sleeps, so heartbeats added by a
@@ -63,8 +63,13 @@ func NewHeartbeats(ingest Ingester, policy func() *Policy, store HeartbeatStore,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Heartbeats{ingest: ingest, policy: policy, store: store, log: log,
-		started: time.Now(), kick: make(chan struct{}, 1)}
+	h := &Heartbeats{ingest: ingest, policy: policy, store: store, log: log,
+		seen: map[string]time.Time{}, kick: make(chan struct{}, 1)}
+	now := time.Now()
+	for _, hb := range policy().Heartbeats {
+		h.seen[hb.ID] = now
+	}
+	return h
 }
 
 // Beat records a beat of heartbeat id now, and resolves the incident its
@@ -127,13 +132,14 @@ func (h *Heartbeats) state(ctx context.Context, id string) (HeartbeatState, erro
 	return HeartbeatState{ID: id}, nil
 }
 
-// Deadline is when heartbeat hb is missed, given its stored state and the
-// time the monitor started. It is pure.
+// Deadline is when heartbeat hb is missed, given its stored state and
+// start, when this run of the daemon began watching it (its start, or the
+// policy change that added the heartbeat). It is pure.
 //
 // The clock runs from the last beat, or from start for a heartbeat never
-// seen. When the interval ran out while the daemon was down, the senders
-// could not have reached it: they get one full interval from start instead
-// of a page at once.
+// seen. When the interval ran out before start (the daemon was down, or
+// the heartbeat was not in the policy), the senders could not have reached
+// it: they get one full interval from start instead of a page at once.
 func Deadline(hb Heartbeat, st HeartbeatState, start time.Time) time.Time {
 	base := st.LastBeat
 	if base.IsZero() {
@@ -195,7 +201,12 @@ func (h *Heartbeats) check(ctx context.Context, now time.Time) time.Duration {
 		if !st.MissedAt.IsZero() || hb.Interval <= 0 {
 			continue // paging already; the next beat resolves it
 		}
-		due := Deadline(hb, st, h.started)
+		since, ok := h.seen[hb.ID]
+		if !ok { // added by a policy change: its clock starts now
+			since = now
+			h.seen[hb.ID] = now
+		}
+		due := Deadline(hb, st, since)
 		if due.After(now) {
 			wait = min(wait, due.Sub(now))
 			continue

@@ -235,3 +235,24 @@ func TestDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestHeartbeatAddedByPolicyChangeStartsItsClockThen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := startHB(t, filepath.Join(t.TempDir(), "tocsin.db"))
+		defer d.stop()
+		time.Sleep(3 * time.Hour)
+		p, err := policyfile.Load("policy.yaml", []byte(heartbeatPolicy+"  - {id: new-plc, service: press, interval: 10m}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.e.SetPolicy(p)
+		time.Sleep(time.Minute)
+		if got := d.heartbeatIncidents("new-plc"); len(got) != 0 {
+			t.Fatalf("a heartbeat added 3h after start paged at once: %+v", got)
+		}
+		time.Sleep(10 * time.Minute)
+		if got := d.heartbeatIncidents("new-plc"); len(got) != 1 {
+			t.Fatalf("10m after it was added without a beat: %d incidents, want 1", len(got))
+		}
+	})
+}
