@@ -70,3 +70,12 @@ func (s *Sim) SetSendDelay(d time.Duration) {
 	s.sendDelay = d
 	s.mu.Unlock()
 }
+
+// SetRegistration sets the network registration state AT+CREG? and
+// AT+CEREG? report (3GPP: 0 not registered, 1 home, 2 searching, 3 denied,
+// 5 roaming). Sends fail with +CMS ERROR: 331 unless registered.
+func (s *Sim) SetRegistration(stat int) {
+	s.mu.Lock()
+	s.reg = stat
+	s.mu.Unlock()
+}

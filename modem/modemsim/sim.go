@@ -112,6 +112,7 @@ type Sim struct {
 	booting    bool          // rebooting: deaf until the boot lines
 	simFailure bool          // SetSIMFailure
 	cscs       string        // AT+CSCS character set
+	reg        int           // registration state (SetRegistration)
 	sendDelay  time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
 
 	outMu     sync.Mutex // serialises writes to out (answers and URCs)
@@ -145,6 +146,7 @@ func New(opts Options) *Sim {
 		enc:       sms.NewEncoder(sms.AsDeliver),
 		echo:      true,
 		cscs:      "IRA",
+		reg:       1,
 		cmee:      0,
 		store:     map[int]*stored{},
 		partial:   map[string][]SentPart{},
@@ -535,15 +537,21 @@ func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 		s.reply(w, "OK")
 	case ubody == "+CSQ":
 		s.reply(w, "OK", "+CSQ: 20,99")
-	case ubody == "+CREG?":
-		s.reply(w, "OK", "+CREG: 0,1")
-	case ubody == "+CEREG?":
-		s.reply(w, "OK", "+CEREG: 0,1")
-	case ubody == "+CGREG?":
-		s.reply(w, "OK", "+CGREG: 0,1")
+	case ubody == "+CREG?" || ubody == "+CEREG?" || ubody == "+CGREG?":
+		s.mu.Lock()
+		reg := s.reg
+		s.mu.Unlock()
+		s.reply(w, "OK", fmt.Sprintf("%s: 0,%d", strings.TrimSuffix(ubody, "?"), reg))
 	case strings.HasPrefix(ubody, "+CREG=") || strings.HasPrefix(ubody, "+CEREG=") || strings.HasPrefix(ubody, "+CGREG="):
 		s.reply(w, "OK")
 	case ubody == "+COPS?":
+		s.mu.Lock()
+		reg := s.reg
+		s.mu.Unlock()
+		if reg != 1 && reg != 5 {
+			s.reply(w, "OK", "+COPS: 0")
+			return 0
+		}
 		s.reply(w, "OK", `+COPS: 0,0,"NTT DOCOMO",7`)
 	case ubody == "+CSCS?":
 		s.mu.Lock()
@@ -669,10 +677,14 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 		}
 	}
 	s.mu.Lock()
-	delay, simFailure := s.sendDelay, s.simFailure
+	delay, simFailure, reg := s.sendDelay, s.simFailure, s.reg
 	s.mu.Unlock()
 	if simFailure {
 		s.cmsError(w, 313)
+		return
+	}
+	if reg != 1 && reg != 5 {
+		s.cmsError(w, 331) // no network service
 		return
 	}
 	if delay > 0 {
