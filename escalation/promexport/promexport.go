@@ -24,6 +24,12 @@ type Store interface {
 	Stats(ctx context.Context, ackBuckets []time.Duration) (escalation.Stats, error)
 }
 
+// HeartbeatStore is optional: a Store that also keeps heartbeat states
+// gets their last beats exported too.
+type HeartbeatStore interface {
+	HeartbeatStates(ctx context.Context) ([]escalation.HeartbeatState, error)
+}
+
 // ModemStatus is what the exporter shows of the modem.
 type ModemStatus struct {
 	Up           bool
@@ -57,6 +63,8 @@ var (
 	descModemUp       = prometheus.NewDesc("tocsin_modem_up", "1 while the modem answers.", nil, nil)
 	descModemSignal   = prometheus.NewDesc("tocsin_modem_signal_dbm", "Received signal strength in dBm (absent when unknown).", nil, nil)
 	descModemReg      = prometheus.NewDesc("tocsin_modem_registration", "Network registration: 1 for the current state.", []string{"state"}, nil)
+	descBeat          = prometheus.NewDesc("tocsin_heartbeat_last_beat_timestamp_seconds", "When each heartbeat last beat (Unix time; absent until its first beat).", []string{"heartbeat"}, nil)
+	descBeatMissed    = prometheus.NewDesc("tocsin_heartbeat_missed", "1 while a heartbeat's miss is paging.", []string{"heartbeat"}, nil)
 )
 
 // Exporter is the /metrics handler and the ingest-latency histogram.
@@ -108,7 +116,7 @@ type storeCollector struct{ x *Exporter }
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIncidents, descAlerts, descNotifications, descOutboxDepth,
-		descTimeToAck, descModemUp, descModemSignal, descModemReg} {
+		descTimeToAck, descModemUp, descModemSignal, descModemReg, descBeat, descBeatMissed} {
 		ch <- d
 	}
 }
@@ -146,6 +154,19 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		buckets[b.UpperBound.Seconds()] = b.Count
 	}
 	ch <- prometheus.MustNewConstHistogram(descTimeToAck, s.TimeToAck.Count, s.TimeToAck.Sum.Seconds(), buckets)
+	if hs, ok := c.x.store.(HeartbeatStore); ok {
+		states, err := hs.HeartbeatStates(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(descBeat, err)
+			return
+		}
+		for _, st := range states {
+			if !st.LastBeat.IsZero() {
+				ch <- prometheus.MustNewConstMetric(descBeat, prometheus.GaugeValue, float64(st.LastBeat.UnixMilli())/1000, st.ID)
+			}
+			ch <- prometheus.MustNewConstMetric(descBeatMissed, prometheus.GaugeValue, boolFloat(!st.MissedAt.IsZero()), st.ID)
+		}
+	}
 }
 
 func boolFloat(b bool) float64 {

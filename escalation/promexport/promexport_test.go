@@ -33,6 +33,13 @@ func TestExporterOnARealDatabase(t *testing.T) {
 	if _, err := db.Ingest(ctx, escalation.Event{Service: "press", Summary: "x", Action: escalation.Trigger, Intake: "mqtt"}, 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	beat := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	if err := db.SaveHeartbeat(ctx, escalation.HeartbeatState{ID: "scada-main", LastBeat: beat}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveHeartbeat(ctx, escalation.HeartbeatState{ID: "historian", MissedAt: beat}); err != nil {
+		t.Fatal(err)
+	}
 	modem := func() promexport.ModemStatus {
 		return promexport.ModemStatus{Up: true, SignalDBm: -85, Registration: "roaming"}
 	}
@@ -51,6 +58,9 @@ func TestExporterOnARealDatabase(t *testing.T) {
 		`tocsin_ingest_duration_seconds_bucket{intake="mqtt",le="0.005"} 1`,
 		`tocsin_time_to_acknowledge_seconds_count 0`,
 		`go_goroutines `,
+		`tocsin_heartbeat_last_beat_timestamp_seconds{heartbeat="scada-main"} 1.7955e+09`,
+		`tocsin_heartbeat_missed{heartbeat="scada-main"} 0`,
+		`tocsin_heartbeat_missed{heartbeat="historian"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
