@@ -90,3 +90,31 @@ func (p simPhones) Send(ctx context.Context, from, text string) error {
 	}
 	return p.sim.InjectSMS(from, text)
 }
+
+// ActiveCall is the call the simulator is carrying, if any.
+func (p simPhones) ActiveCall() (console.ActiveCall, bool) {
+	c, ok := p.sim.ActiveCall()
+	if !ok {
+		return console.ActiveCall{}, false
+	}
+	return console.ActiveCall{Number: c.Number, Incoming: c.Incoming, Ringing: c.Rang && !c.Answered,
+		Answered: c.Answered, Keys: c.Keys, Since: c.Start}, true
+}
+
+// CallAction is the callee picking up, pressing a key or hanging up; the
+// modem sees it as it would from a real phone (answer, DTMF, NO CARRIER).
+func (p simPhones) CallAction(ctx context.Context, action string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch action {
+	case "answer":
+		return p.sim.AnswerCall()
+	case "hangup":
+		return p.sim.HangUpCall()
+	}
+	if len(action) != 1 {
+		return fmt.Errorf("call action %q: want answer, hangup or one key", action)
+	}
+	return p.sim.PressKey(action[0])
+}

@@ -58,6 +58,25 @@ type Phones interface {
 	Send(ctx context.Context, from, text string) error
 }
 
+// PhoneCalls is implemented by simulated phones that carry voice calls:
+// the call in progress, and what its callee does (pick up, press a key,
+// hang up), going through the simulated modem as a real callee's would.
+type PhoneCalls interface {
+	ActiveCall() (ActiveCall, bool)
+	// CallAction is "answer", "hangup" or one DTMF key ("0"-"9", "*", "#").
+	CallAction(ctx context.Context, action string) error
+}
+
+// ActiveCall is a call in progress to (or from) a simulated phone.
+type ActiveCall struct {
+	Number   string
+	Incoming bool
+	Ringing  bool // alerting, not yet answered
+	Answered bool
+	Keys     string // keys pressed so far
+	Since    time.Time
+}
+
 // PhoneMessage is one SMS (or call) as a simulated phone shows it.
 type PhoneMessage struct {
 	Number string
@@ -94,7 +113,8 @@ type Options struct {
 	// Pages lists the notifications (outbox rows) of an incident, so the
 	// console can say who was paged and how it went.
 	Pages func(ctx context.Context, incidentID int64) ([]escalation.Notification, error)
-	// Phones, when set, adds the simulated phones page (demo mode).
+	// Phones, when set, adds the simulated phones page (demo mode). If it
+	// also implements PhoneCalls, a ringing call can be answered there.
 	Phones Phones
 
 	// SessionTTL is how long an idle session lasts. Default 7 days: wall
@@ -158,6 +178,7 @@ func New(o Options) (*Console, error) {
 	c.mux.Handle("GET /events", c.viewer(c.handleEvents))
 	c.mux.Handle("POST /incidents/{id}/{action}", c.operator(c.handleAction))
 	c.mux.Handle("POST /phones/{contact}/sms", c.operator(c.handlePhoneSMS))
+	c.mux.Handle("POST /phones/{contact}/call", c.operator(c.handlePhoneCall))
 	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 page not found: "+r.URL.Path, http.StatusNotFound)
 	})

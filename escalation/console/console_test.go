@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -135,6 +136,21 @@ func (p testPhones) Messages() []console.PhoneMessage {
 
 func (p testPhones) Send(ctx context.Context, from, text string) error {
 	return p.sim.InjectSMS(from, text)
+}
+
+func (p testPhones) ActiveCall() (console.ActiveCall, bool) {
+	c, ok := p.sim.ActiveCall()
+	return console.ActiveCall{Number: c.Number, Ringing: c.Rang && !c.Answered, Answered: c.Answered, Keys: c.Keys, Since: c.Start}, ok
+}
+
+func (p testPhones) CallAction(ctx context.Context, action string) error {
+	switch action {
+	case "answer":
+		return p.sim.AnswerCall()
+	case "hangup":
+		return p.sim.HangUpCall()
+	}
+	return p.sim.PressKey(action[0])
 }
 
 func (f *fixture) alert(summary string, sev escalation.Severity) int64 {
@@ -721,5 +737,116 @@ func TestEventsStream(t *testing.T) {
 	// Close ends the stream, so a server can shut down.
 	f.con.Close()
 	for range events {
+	}
+}
+
+// events opens the live stream for b and returns its events (name, data).
+func (b *browser) events(ctx context.Context) <-chan [2]string {
+	b.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.f.srv.URL+"/events", nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("GET /events = %d", resp.StatusCode)
+	}
+	events := make(chan [2]string)
+	go func() {
+		defer close(events)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var ev string
+		for sc.Scan() {
+			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				ev = e
+			}
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				select {
+				case events <- [2]string{ev, d}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return events
+}
+
+// A call from the modem rings on the callee's simulated phone; the page
+// answers it, presses 4 and hangs up, each through the simulated modem.
+func TestPhoneCallControls(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The modem's side of the serial line: a client that dials tanaka.
+	modemEnd, simEnd := net.Pipe()
+	go f.sim.Serve(ctx, simEnd)
+	go io.Copy(io.Discard, modemEnd) // the sim's answers and notices
+	t.Cleanup(func() { modemEnd.Close() })
+
+	b := f.browser()
+	b.loginAs("demo", "demo-pw")
+	events := b.events(ctx)
+	waitPhones := func(want string) {
+		t.Helper()
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatalf("stream ended waiting for %q", want)
+				}
+				if e[0] == "phones" && strings.Contains(e[1], want) {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no phones event with %q", want)
+			}
+		}
+	}
+	if _, err := io.WriteString(modemEnd, "ATD+819012345678;\r"); err != nil {
+		t.Fatal(err)
+	}
+	waitPhones("call +819012345678 true false") // ringing, not answered
+
+	_, page := b.do("GET", "/phones", nil, nil)
+	if !strings.Contains(page, `data-call="ringing"`) || !strings.Contains(page, `data-call-do="answer"`) {
+		t.Fatalf("phones page does not show the ringing call:\n%s", page)
+	}
+	ro := f.browser()
+	ro.loginAs("wall", "wall-pw")
+	if resp, _ := ro.do("POST", "/phones/tanaka/call", url.Values{"csrf": {ro.csrf}, "do": {"answer"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("read-only answer = %d, want 403", resp.StatusCode)
+	}
+	call := func(contact, do string) int {
+		resp, _ := b.do("POST", "/phones/"+contact+"/call", url.Values{"do": {do}}, map[string]string{"X-CSRF-Token": b.csrf, "Accept": "application/json"})
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		contact, do string
+		code        int
+	}{
+		{"suzuki", "answer", http.StatusConflict}, // not suzuki's call
+		{"tanaka", "x", http.StatusBadRequest},
+		{"tanaka", "4", http.StatusConflict}, // not answered yet
+		{"tanaka", "answer", http.StatusAccepted},
+		{"tanaka", "4", http.StatusAccepted},
+	} {
+		if got := call(tt.contact, tt.do); got != tt.code {
+			t.Errorf("%s %s = %d, want %d", tt.contact, tt.do, got, tt.code)
+		}
+	}
+	if c, ok := f.sim.ActiveCall(); !ok || !c.Answered || c.Keys != "4" {
+		t.Errorf("active call = %+v, want answered with key 4", c)
+	}
+	_, page = b.do("GET", "/phones", nil, nil)
+	if !strings.Contains(page, `data-call="answered"`) || !strings.Contains(page, `data-key="4"`) {
+		t.Errorf("phones page does not show the answered call with its keys")
+	}
+	if got := call("tanaka", "hangup"); got != http.StatusAccepted {
+		t.Errorf("hang up = %d", got)
+	}
+	if calls := f.sim.Calls(); len(calls) != 1 || calls[0].Keys != "4" || !calls[0].Answered {
+		t.Errorf("calls = %+v, want one answered call with key 4", calls)
 	}
 }

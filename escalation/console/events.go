@@ -67,12 +67,12 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, rq reques
 	// The simulated phones have no change feed of their own; their
 	// message count is looked at a few times a second.
 	var poll <-chan time.Time
-	seen := 0
+	seen := ""
 	if c.opts.Phones != nil {
 		t := time.NewTicker(phonesPollGap)
 		defer t.Stop()
 		poll = t.C
-		seen = len(c.opts.Phones.Messages())
+		seen = c.phonesState()
 	}
 	for {
 		select {
@@ -89,9 +89,9 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, rq reques
 				return
 			}
 		case <-poll:
-			if n := len(c.opts.Phones.Messages()); n != seen {
-				seen = n
-				if !send("phones", map[string]int{"messages": n}) {
+			if st := c.phonesState(); st != seen {
+				seen = st
+				if !send("phones", map[string]string{"state": st}) {
 					return
 				}
 			}
@@ -101,4 +101,16 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, rq reques
 			}
 		}
 	}
+}
+
+// phonesState changes whenever the simulated phones have something new to
+// show: a message, or a call ringing, answered, keyed or ended.
+func (c *Console) phonesState() string {
+	st := fmt.Sprintf("%d", len(c.opts.Phones.Messages()))
+	if pc, ok := c.opts.Phones.(PhoneCalls); ok {
+		if call, ok := pc.ActiveCall(); ok {
+			st += fmt.Sprintf(" call %s %v %v %s", call.Number, call.Ringing, call.Answered, call.Keys)
+		}
+	}
+	return st
 }

@@ -15,6 +15,7 @@ type phoneView struct {
 	Known    bool
 	Number   string
 	Messages []PhoneMessage
+	Call     *ActiveCall // the call in progress on this phone, if any
 }
 
 type phonesView struct {
@@ -34,6 +35,20 @@ func (c *Console) handlePhones(w http.ResponseWriter, r *http.Request, rq reques
 	}
 	pol := c.opts.Engine.Policy()
 	v := phonesView{policy: pol, Phones: groupPhones(pol, c.opts.Phones.Messages())}
+	if pc, ok := c.opts.Phones.(PhoneCalls); ok {
+		if call, ok := pc.ActiveCall(); ok {
+			placed := false
+			for i := range v.Phones {
+				if escalation.SameNumber(v.Phones[i].Number, call.Number, pol.Settings.DefaultRegion) {
+					v.Phones[i].Call, placed = &call, true
+					break
+				}
+			}
+			if !placed {
+				v.Phones = append(v.Phones, phoneView{Number: call.Number, Call: &call})
+			}
+		}
+	}
 	c.render(w, r, http.StatusOK, "phones", rq, "phones", v)
 }
 
@@ -100,6 +115,45 @@ func (c *Console) handlePhoneSMS(w http.ResponseWriter, r *http.Request, rq requ
 	c.log.Info("console: simulated phone sent an SMS", "user", rq.sess.user, "contact", ct.ID, "text", text)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"contact": ct.ID, "text": text})
+		return
+	}
+	http.Redirect(w, r, "/phones", http.StatusSeeOther)
+}
+
+// handlePhoneCall is the callee's side of the call in progress on a
+// contact's simulated phone: form field "do" is answer, hangup or a key.
+func (c *Console) handlePhoneCall(w http.ResponseWriter, r *http.Request, rq request) {
+	pc, ok := c.opts.Phones.(PhoneCalls)
+	if !ok {
+		c.fail(w, r, http.StatusNotFound, "the simulated phones carry no calls here")
+		return
+	}
+	pol := c.opts.Engine.Policy()
+	ct, ok := pol.Contact(r.PathValue("contact"))
+	if !ok {
+		c.fail(w, r, http.StatusNotFound, fmt.Sprintf("no contact %q in the policy", r.PathValue("contact")))
+		return
+	}
+	call, ok := pc.ActiveCall()
+	if !ok || !escalation.SameNumber(ct.Phone, call.Number, pol.Settings.DefaultRegion) {
+		c.fail(w, r, http.StatusConflict, fmt.Sprintf("no call in progress on %s's phone", ct.ID))
+		return
+	}
+	action := r.PostFormValue("do")
+	switch {
+	case action == "answer", action == "hangup":
+	case len(action) == 1 && strings.Contains("0123456789*#", action):
+	default:
+		c.fail(w, r, http.StatusBadRequest, fmt.Sprintf("do %q: want answer, hangup or a key 0-9, * or #", action))
+		return
+	}
+	if err := pc.CallAction(r.Context(), action); err != nil {
+		c.fail(w, r, http.StatusConflict, err.Error())
+		return
+	}
+	c.log.Info("console: simulated phone call action", "user", rq.sess.user, "contact", ct.ID, "do", action)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusAccepted, map[string]string{"contact": ct.ID, "do": action})
 		return
 	}
 	http.Redirect(w, r, "/phones", http.StatusSeeOther)
