@@ -456,13 +456,39 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 		return res, e.Notify(ctx, Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo})
 	}
 	res.Reply = r
+	return res, e.act(ctx, &res, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
+}
+
+// Callback acts on a call from number: a contact who opted in
+// (callback_ack) acknowledges every incident currently paging them, and
+// gets a confirmation SMS. Anyone else changes nothing.
+func (e *Engine) Callback(ctx context.Context, number string) (ReplyResult, error) {
+	pol := e.Policy()
+	var res ReplyResult
+	for _, c := range pol.Contacts {
+		if SameNumber(c.Phone, number, pol.Settings.DefaultRegion) {
+			res.Contact, res.Known = c, true
+			break
+		}
+	}
+	if !res.Known || !res.Contact.CallbackAck {
+		return res, nil
+	}
+	res.Reply = Reply{Action: Acknowledge}
+	return res, e.act(ctx, &res, "call-back", "call-back from "+res.Contact.ID)
+}
+
+// act applies res.Reply for res.Contact: to the incident named, or to every
+// incident currently paging the contact; then queues the confirmation.
+func (e *Engine) act(ctx context.Context, res *ReplyResult, via, detail string) error {
+	c, r := res.Contact, res.Reply
 	var ids []int64
 	if r.IncidentID != 0 {
 		ids = []int64{r.IncidentID}
 	} else {
 		var err error
 		if ids, err = e.store.Paging(ctx, c.Phone); err != nil {
-			return res, err
+			return err
 		}
 	}
 	to := Acknowledged
@@ -471,8 +497,7 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 	}
 	now := time.Now()
 	for _, id := range ids {
-		if err := e.store.AddTimeline(ctx, id, TimelineEntry{At: now, Kind: KindReply,
-			Detail: fmt.Sprintf("%s reply %q from %s", via, text, c.ID)}); err != nil {
+		if err := e.store.AddTimeline(ctx, id, TimelineEntry{At: now, Kind: KindReply, Detail: detail}); err != nil {
 			if KindOf(err) == 0 && strings.Contains(err.Error(), "FOREIGN KEY") {
 				continue // no such incident
 			}
@@ -481,7 +506,7 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 			if k := KindOf(err); k == NotFound || k == Conflict {
 				continue
 			}
-			return res, err
+			return err
 		}
 		res.IDs = append(res.IDs, id)
 	}
@@ -494,7 +519,7 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 	if len(res.IDs) == 1 {
 		n.IncidentID = res.IDs[0]
 	}
-	return res, e.Notify(ctx, n)
+	return e.Notify(ctx, n)
 }
 
 // decide computes one escalation step for st under pol at now. force fires

@@ -112,3 +112,33 @@ func profileName(p string) string {
 	}
 	return p
 }
+
+// modemCall places one call for bring-up: it rings, speaks (where the
+// module can) and prints every step and key pressed.
+func modemCall(ctx context.Context, m *modem.Modem, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: tocsin modem call NUMBER [--device DEV]")
+	}
+	p := m.Profile()
+	fmt.Fprintf(out, "calling %s (profile %s, key detection %v, speech %v); press keys on the phone, 4 or 6 ends the call\n",
+		args[0], p.Name, p.DTMFURC != "", p.TTS != nil)
+	res, err := m.Call(ctx, args[0], modem.CallOptions{
+		Speech: "This is a test call from Tocsin. Press 4 or 6 to end it.",
+		OnKey: func(key byte) bool {
+			fmt.Fprintf(out, "key %c\n", key)
+			return key == '4' || key == '6'
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, ev := range res.Events {
+		fmt.Fprintf(out, "%s %s", ev.At.Local().Format("15:04:05"), ev.Kind)
+		if ev.Kind == "key" {
+			fmt.Fprintf(out, " %c", ev.Key)
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "outcome: %s, rang %v, answered %v, keys %q\n", res.Outcome, res.Rang, res.Answered, res.Keys)
+	return nil
+}

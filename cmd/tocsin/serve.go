@@ -143,9 +143,28 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if err != nil {
 		return fmt.Errorf("modem.pin_file: %w", err)
 	}
-	d.link = &modemLink{cfg: cfg.Modem, log: log.With("part", "modem"), pin: pin}
-	d.phone = phone.New(d.link, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute, Log: log.With("part", "phone")})
+	d.link = &modemLink{cfg: cfg.Modem, log: log.With("part", "modem"), pin: pin, ingest: d.engine.Ingest}
+	d.phone = phone.New(d.link, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
 	d.link.onSMS = d.phone.HandleSMS
+	d.link.onCall = d.phone.HandleIncomingCall
+	if pk := cfg.Modem.PowerKey; pk != nil {
+		// The last rung of the recovery ladder: pulse the HAT's power key.
+		backendName := cfg.GPIO.Backend
+		if backendName == "none" {
+			backendName = device.BackendPeriph
+		}
+		b, err := device.OpenBackend(backendName)
+		if err != nil {
+			return fmt.Errorf("modem.power_key: %w", err)
+		}
+		key, err := device.OpenPowerKey(b, *pk)
+		if err != nil {
+			return fmt.Errorf("modem.power_key: %w", err)
+		}
+		defer key.Close()
+		d.link.powerKey = func(ctx context.Context) error { return key.PulsePowerKey(ctx, 0) }
+	}
 	if err := d.link.start(ctx); err != nil {
 		return err
 	}

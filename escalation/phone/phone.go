@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,8 @@ type Engine interface {
 	Reply(ctx context.Context, number, text, via string) (escalation.ReplyResult, error)
 	Incident(ctx context.Context, id int64) (escalation.Incident, error)
 	Escalate(ctx context.Context, id int64, by string) (escalation.Incident, error)
+	Transition(ctx context.Context, id int64, to escalation.Status, by, via string) (escalation.Incident, error)
+	AddTimeline(ctx context.Context, id int64, entries ...escalation.TimelineEntry) error
 	Policy() *escalation.Policy
 }
 
@@ -58,6 +61,8 @@ type Options struct {
 	PerMinute int
 	// MaxAttempts before a message is given up. Default 4.
 	MaxAttempts int
+	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
+	RingTimeout time.Duration
 	Log         *slog.Logger
 }
 
@@ -70,7 +75,12 @@ type Phone struct {
 	opts   Options
 	log    *slog.Logger
 
-	wake chan struct{}
+	wake      chan struct{}
+	wakeVoice chan struct{}
+
+	ringMu     sync.Mutex // guards lastRing, lastRingAt
+	lastRing   string
+	lastRingAt time.Time
 
 	sent, failed atomic.Int64
 	lastErr      atomic.Pointer[string]
@@ -87,13 +97,18 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log, wake: make(chan struct{}, 1)}
+	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1)}
 }
 
 // Wake tells the worker that the outbox changed.
 func (p *Phone) Wake() {
 	select {
 	case p.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case p.wakeVoice <- struct{}{}:
 	default:
 	}
 }
@@ -125,6 +140,14 @@ func (p *Phone) Run(ctx context.Context) error {
 	}
 	if err := p.ProcessInbox(ctx); err != nil {
 		p.log.Error("process stored replies", "err", err)
+	}
+	if caller, ok := p.modem.(Caller); ok {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			p.callLoop(ctx, caller)
+		}()
 	}
 	for {
 		if ctx.Err() != nil {
@@ -220,13 +243,11 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	// A page that could not be delivered moves on to the next level now
 	// instead of waiting out the delay.
 	for _, n := range batch {
+		if n.Level == 0 {
+			continue
+		}
 		for _, id := range n.Covers {
-			if n.Level == 0 {
-				continue
-			}
-			if _, err := p.engine.Escalate(ctx, id, "delivery failure"); err != nil && escalation.KindOf(err) != escalation.Conflict {
-				p.log.Error("escalate after failed page", "incident", id, "err", err)
-			}
+			p.moveOn(ctx, id, n.Level)
 		}
 	}
 	return true, nil
