@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -55,7 +56,7 @@ settings:
 // fixture is a console on a real engine and a real SQLite database, served
 // by httptest.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	engine *escalation.Engine
 	con    *console.Console
@@ -63,7 +64,7 @@ type fixture struct {
 	sim    *modemsim.Sim
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tocsin.db"))
@@ -174,7 +175,7 @@ func (f *fixture) incident(id int64) escalation.Incident {
 // browser is a cookie-keeping client that does not follow redirects, so
 // tests see each answer.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	f    *fixture
 	c    *http.Client
 	csrf string
@@ -848,5 +849,49 @@ func TestPhoneCallControls(t *testing.T) {
 	}
 	if calls := f.sim.Calls(); len(calls) != 1 || calls[0].Keys != "4" || !calls[0].Answered {
 		t.Errorf("calls = %+v, want one answered call with key 4", calls)
+	}
+}
+
+// In an alarm storm the incidents page lists the most urgent and counts
+// the rest, so every live refresh stays quick.
+func TestIncidentsPageInAStorm(t *testing.T) {
+	f := newFixture(t)
+	for i := range 205 {
+		f.alert(fmt.Sprintf("Sensor %d out of range", i), escalation.SevWarning)
+	}
+	crit := f.alert("Hydraulic pressure low", escalation.SevCritical)
+	b := f.browser()
+	b.loginAs("demo", "demo-pw")
+	_, page := b.do("GET", "/", nil, nil)
+	if n := strings.Count(page, `<li class="incident `); n != 200 {
+		t.Errorf("page lists %d incidents, want 200", n)
+	}
+	if !strings.Contains(page, `<span class="count">206</span>`) || !strings.Contains(page, "and 6 more open incidents") {
+		t.Errorf("page does not count the incidents it leaves out")
+	}
+	if i, j := strings.Index(page, `id="incident-`+itoa(crit)+`"`), strings.Index(page, `id="incident-205"`); i < 0 || j < 0 || i > j {
+		t.Errorf("the critical incident is not listed first (at %d, first warning at %d)", i, j)
+	}
+}
+
+// BenchmarkIncidentsPage renders the incidents page as a live refresh does
+// with 250 open incidents (200 listed) on a real database.
+func BenchmarkIncidentsPage(b *testing.B) {
+	f := newFixture(b)
+	for i := range 250 {
+		res, err := f.engine.Ingest(context.Background(), escalation.Event{Service: "press-line-1",
+			Summary: fmt.Sprintf("Sensor %d out of range", i), Severity: escalation.SevWarning})
+		if err != nil || !res.New {
+			b.Fatal(err)
+		}
+	}
+	cl := f.browser()
+	cl.loginAs("demo", "demo-pw")
+	b.ResetTimer()
+	for b.Loop() {
+		resp, page := cl.do("GET", "/?partial=1", nil, nil)
+		if resp.StatusCode != http.StatusOK || len(page) < 1000 {
+			b.Fatalf("GET / = %d", resp.StatusCode)
+		}
 	}
 }

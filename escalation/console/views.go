@@ -29,7 +29,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		},
 		"join": strings.Join,
 		// rowArgs passes the page and one row to a nested template.
-		"rowArgs": func(p pageData, row any) rowArgs { return rowArgs{P: p, Row: row} },
+		"rowArgs": func(p *pageData, row any) rowArgs { return rowArgs{P: p, Row: row} },
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -44,7 +44,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 
 // rowArgs is the argument of the "row" and "actions" templates.
 type rowArgs struct {
-	P   pageData
+	P   *pageData
 	Row any
 }
 
@@ -64,7 +64,7 @@ type pageData struct {
 }
 
 // Time formats t in the display zone (the policy's time zone).
-func (p pageData) Time(t time.Time) string {
+func (p *pageData) Time(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -76,7 +76,7 @@ func (p pageData) Time(t time.Time) string {
 }
 
 // TimeP formats an optional time.
-func (p pageData) TimeP(t *time.Time) string {
+func (p *pageData) TimeP(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
@@ -84,10 +84,10 @@ func (p pageData) TimeP(t *time.Time) string {
 }
 
 // ISO is t for the datetime attribute and the age script.
-func (p pageData) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func (p *pageData) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Age is how long ago t was, shortly ("3m", "2h 5m", "4d 2h").
-func (p pageData) Age(t time.Time) string { return age(p.Now.Sub(t)) }
+func (p *pageData) Age(t time.Time) string { return age(p.Now.Sub(t)) }
 
 func age(d time.Duration) string {
 	if d < 0 {
@@ -105,11 +105,11 @@ func age(d time.Duration) string {
 }
 
 // ContactName is a contact's display name.
-func (p pageData) ContactName(id string) string {
+func (p *pageData) ContactName(id string) string {
 	return contactName(p.policy(), id)
 }
 
-func (p pageData) policy() *escalation.Policy {
+func (p *pageData) policy() *escalation.Policy {
 	if v, ok := p.Data.(interface{ pol() *escalation.Policy }); ok {
 		return v.pol()
 	}
@@ -145,7 +145,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 		tmpl = "main"
 	}
 	var buf bytes.Buffer
-	if err := c.pages[name].ExecuteTemplate(&buf, tmpl, pd); err != nil {
+	if err := c.pages[name].ExecuteTemplate(&buf, tmpl, &pd); err != nil {
 		c.log.Error("console: rendering", "page", name, "err", err)
 		http.Error(w, "rendering "+name+" failed", http.StatusInternalServerError)
 		return
@@ -177,10 +177,21 @@ type pagedTo struct {
 }
 
 type incidentsView struct {
-	Open     []incidentRow
-	Resolved []incidentRow
-	policy   *escalation.Policy
+	Open      []incidentRow
+	OpenTotal int // open incidents, also those not shown
+	Resolved  []incidentRow
+	policy    *escalation.Policy
 }
+
+// Limits of the incidents page, so that an alarm storm of thousands of
+// incidents does not make every live refresh slow.
+const (
+	maxOpenShown  = 200 // open incidents listed
+	maxPagedShown = 50  // of those, how many say who was paged (one query each)
+)
+
+// More is how many open incidents are not listed.
+func (v incidentsView) More() int { return v.OpenTotal - len(v.Open) }
 
 func (v incidentsView) pol() *escalation.Policy { return v.policy }
 
@@ -197,7 +208,7 @@ func statusRank(s escalation.Status) int {
 
 func (c *Console) handleIncidents(w http.ResponseWriter, r *http.Request, rq request) {
 	ctx := r.Context()
-	open, err := c.opts.Engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 500})
+	open, err := c.opts.Engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000})
 	if err != nil {
 		c.fail(w, r, errorStatus(err), err.Error())
 		return
@@ -218,9 +229,18 @@ func (c *Console) handleIncidents(w http.ResponseWriter, r *http.Request, rq req
 		return b.CreatedAt.Compare(a.CreatedAt)
 	})
 	pol := c.opts.Engine.Policy()
-	v := incidentsView{policy: pol}
-	for _, inc := range open {
-		v.Open = append(v.Open, incidentRow{Incident: inc, Paged: c.paged(r, pol, inc.ID)})
+	v := incidentsView{policy: pol, OpenTotal: len(open)}
+	// In an alarm storm the page stays quick: the most urgent incidents
+	// are shown, the rest counted.
+	if len(open) > maxOpenShown {
+		open = open[:maxOpenShown]
+	}
+	for i, inc := range open {
+		row := incidentRow{Incident: inc}
+		if i < maxPagedShown {
+			row.Paged = c.paged(r, pol, inc.ID)
+		}
+		v.Open = append(v.Open, row)
 	}
 	for _, inc := range resolved {
 		v.Resolved = append(v.Resolved, incidentRow{Incident: inc})

@@ -19,11 +19,15 @@
     return a && main.contains(a) && a.tagName === "INPUT" && a.type === "text" && a.value !== "";
   }
 
-  // refresh fetches the current page's main block and swaps it in.
+  // refresh fetches the current page's main block and swaps it in. Bursts
+  // of changes (an alarm storm) cost at most a few fetches a second.
+  var last = 0;
   function refresh() {
     if (timer) { return; }
+    var wait = Math.max(80, last + 400 - Date.now());
     timer = setTimeout(function () {
       timer = null;
+      last = Date.now();
       if (typing()) { deferred = true; return; }
       var u = new URL(location.href);
       u.searchParams.set("partial", "1");
@@ -40,7 +44,7 @@
         ages();
         chatsToBottom();
       }).catch(function () {});
-    }, 80);
+    }, wait);
   }
   main.addEventListener("focusout", function () { if (deferred) { deferred = false; refresh(); } });
 
