@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -367,8 +366,4 @@ func wrapErr(op string, err error) error {
 		return escalation.Unavailablef(err, "%s", op)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer("\\", "\\\\", "%", "\\%", "_", "\\_").Replace(s)
 }
