@@ -67,6 +67,8 @@ type Modem struct {
 	smsMu  sync.Mutex // guards onSMS, onCall, onReboot, pin
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
+	// delivering holds the storage indexes being handed to onSMS.
+	delivering map[int]bool
 	// Set by a successful Init, for re-init after a reboot.
 	onReboot   func(ctx context.Context, err error)
 	pin        string
@@ -106,19 +108,20 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Modem{
-		rw:       rw,
-		opts:     opts,
-		log:      log,
-		sem:      make(chan struct{}, 1),
-		urcs:     map[string]func(string){},
-		wake:     make(chan struct{}, 1),
-		closed:   make(chan struct{}),
-		readDone: make(chan struct{}),
-		dispDone: make(chan struct{}),
-		ctx:      ctx,
-		cancel:   cancel,
-		enc:      sms.NewEncoder(sms.AsSubmit),
-		callSem:  make(chan struct{}, 1),
+		rw:         rw,
+		opts:       opts,
+		log:        log,
+		sem:        make(chan struct{}, 1),
+		urcs:       map[string]func(string){},
+		wake:       make(chan struct{}, 1),
+		closed:     make(chan struct{}),
+		readDone:   make(chan struct{}),
+		dispDone:   make(chan struct{}),
+		ctx:        ctx,
+		cancel:     cancel,
+		enc:        sms.NewEncoder(sms.AsSubmit),
+		callSem:    make(chan struct{}, 1),
+		delivering: map[int]bool{},
 	}
 	m.profile = Profiles["generic"]
 	if p, err := ProfileFor(opts.Profile); err == nil {

@@ -101,8 +101,22 @@ func (m *Modem) handleCMTI(line string) {
 	}
 }
 
-// deliver calls h and deletes the message if h accepted it.
+// deliver calls h and deletes the message if h accepted it. A message
+// already being delivered (ReadStored and a +CMTI for the same index at
+// once) is skipped, so h sees it once.
 func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
+	m.smsMu.Lock()
+	if m.delivering[msg.Index] {
+		m.smsMu.Unlock()
+		return nil
+	}
+	m.delivering[msg.Index] = true
+	m.smsMu.Unlock()
+	defer func() {
+		m.smsMu.Lock()
+		delete(m.delivering, msg.Index)
+		m.smsMu.Unlock()
+	}()
 	if err := h(ctx, msg); err != nil {
 		return fmt.Errorf("SMS %d kept in storage: %w", msg.Index, err)
 	}

@@ -153,3 +153,41 @@ func TestTrace(t *testing.T) {
 		}
 	})
 }
+
+// A +CMTI for a message ReadStored is handing over right now does not
+// deliver it a second time.
+func TestNoDoubleDelivery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim, m := bubbleRig(t, modemsim.Options{}, modem.Options{})
+		if err := sim.InjectSMS("+819012345678", "4"); err != nil { // no handler yet: stays stored
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		entered, release := make(chan struct{}), make(chan struct{})
+		calls := 0
+		m.OnSMS(func(ctx context.Context, msg modem.InboundSMS) error {
+			calls++
+			if calls == 1 {
+				close(entered)
+				<-release
+			}
+			return nil
+		})
+		done := make(chan error, 1)
+		go func() { done <- m.ReadStored(t.Context()) }()
+		<-entered
+		sim.EmitURC(`+CMTI: "ME",0`) // the same message announced again
+		synctest.Wait()
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if calls != 1 {
+			t.Errorf("handler called %d times, want 1", calls)
+		}
+		if s := sim.Stored(); len(s) != 0 {
+			t.Errorf("storage %v", s)
+		}
+	})
+}
