@@ -80,6 +80,9 @@ func (c *consoleClient) login(fields url.Values) int {
 func TestConsoleDaemonLogins(t *testing.T) {
 	e := consoleDaemon(t)
 	id := e.alert(map[string]any{"service": "press-line-1", "summary": "Hydraulic pressure low", "severity": "critical"}).IncidentID
+	// Level 1 fires first (its page goes out), so that the escalations
+	// below never race the engine's own first step.
+	e.waitLog(0, `msg="SMS sent"`)
 
 	tests := []struct {
 		name     string
