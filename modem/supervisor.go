@@ -146,21 +146,27 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			s.observe(Info{}, err, func(st *State) { st.Up = false })
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !s.wait(ctx, &backoff) {
 				return nil
-			case <-t.C:
 			}
-			backoff = min(2*backoff, s.cfg.MaxBackoff)
 			continue
+		}
+		// Probe once before declaring the modem up, so State is complete
+		// when OnUp and OnState see it.
+		if err := s.probe(ctx, m, func(st *State) { st.Up, st.Rung, st.LastUp = true, rung, time.Now() }); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.observe(Info{}, err, func(st *State) { st.Up = false })
+			if !s.wait(ctx, &backoff) {
+				return nil
+			}
+			continue // not answering after all: next round of the ladder
 		}
 		backoff = time.Second
 		s.mu.Lock()
 		s.cur = m
 		s.mu.Unlock()
-		s.observe(s.State().Info, nil, func(st *State) { st.Up, st.Rung, st.LastUp = true, rung, time.Now() })
 		if s.cfg.OnUp != nil {
 			s.cfg.OnUp(ctx, m)
 		}
@@ -174,29 +180,53 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 }
 
-// serve probes m until it fails or ctx ends.
+// wait sleeps for *backoff (doubling it up to MaxBackoff); false when ctx
+// ended first.
+func (s *Supervisor) wait(ctx context.Context, backoff *time.Duration) bool {
+	t := time.NewTimer(*backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*backoff = min(2**backoff, s.cfg.MaxBackoff)
+	return true
+}
+
+// probe runs one health probe and publishes the result (with edit applied
+// when it succeeded).
+func (s *Supervisor) probe(ctx context.Context, m *Modem, edit func(*State)) error {
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	info, err := m.Probe(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		edit = nil
+	}
+	s.observe(info, err, edit)
+	return err
+}
+
+// serve probes m every ProbeEvery and after failures, until a probe fails,
+// the port dies or ctx ends.
 func (s *Supervisor) serve(ctx context.Context, m *Modem) {
 	t := time.NewTicker(s.cfg.ProbeEvery)
 	defer t.Stop()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		info, err := m.Probe(pctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		s.observe(info, err, nil)
-		if err != nil {
-			return // the modem is not answering: recover
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-m.Done():
-			s.observe(info, m.readErr(), func(st *State) { st.Up = false })
+			s.observe(Info{}, m.readErr(), func(st *State) { st.Up = false })
 			return
 		case <-s.kick:
 		case <-t.C:
+		}
+		if err := s.probe(ctx, m, nil); err != nil {
+			return // the modem is not answering: recover
 		}
 	}
 }
