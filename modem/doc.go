@@ -1,6 +1,6 @@
 // Package modem drives a cellular modem through its AT command port so that
-// Tocsin can send and receive SMS (and, later, place voice calls) without any
-// network service in the path.
+// Tocsin can send and receive SMS and place voice calls without any network
+// service in the path.
 //
 // The engine sits on a plain io.ReadWriter, so a serial port opened with
 // OpenSerial, a pseudo-terminal wired to modemsim, or any test stream plugs in
@@ -10,11 +10,25 @@
 // in arrival order, on a separate dispatcher goroutine, so a handler may
 // itself issue commands.
 //
-// SMS travel in PDU mode only. Text never reaches the modem as characters of
-// an AT command line: it is encoded into an SMS-SUBMIT TPDU and sent as hex,
-// which is what makes a summary such as "AT+CMGD=1,4" harmless.
+// What it offers, from the bottom up:
 //
-// The package does not log. Errors are returned as values; modem failures are
-// the types CMEError and CMSError, and Temporary reports whether retrying may
-// help. Options.Trace receives the raw byte traffic for diagnosis.
+//   - Command: one AT exchange; failures are *CMEError, *CMSError or the
+//     sentinels (ErrTimeout, ErrError, ErrBusy, ...); Temporary says whether
+//     retrying may help. After a timeout the next exchange resyncs first, so
+//     a late answer is never taken for the next one.
+//   - Init, Probe, Profile: bring-up, identity and health; profiles describe
+//     the dialect of each module family (DTMF reports, speech).
+//   - SendSMS, OnSMS, ReadStored: SMS in PDU mode only. Text never reaches
+//     the modem as characters of an AT command line: it is encoded into an
+//     SMS-SUBMIT TPDU and sent as hex, which is what makes a summary such
+//     as "AT+CMGD=1,4" harmless.
+//   - Call, OnIncomingCall, HangUp: voice pages with DTMF keys; busy, no
+//     answer and rejection are outcomes, not errors.
+//   - OnReboot, Resync, Restart, Ladder, Health, Supervisor: a modem that
+//     never stays hung. The Supervisor runs the recovery ladder (resync,
+//     reopen, AT+CFUN=1,1, power key) and probes health every minute.
+//
+// The package knows nothing of incidents and does not log, except failures
+// that have no caller to return to (Options.Logger). Options.Trace receives
+// the raw byte traffic for diagnosis.
 package modem

@@ -27,7 +27,7 @@ type Options struct {
 	// chunk ("r: ..." / "w: ..."), quoted so control bytes are visible.
 	Trace io.Writer
 	// Profile names the module family ("generic", "sim7600", "ec25",
-	// "sim800"); empty means generic.
+	// "sim800"); empty or "auto" detects it from AT+CGMM/ATI during Init.
 	Profile string
 	// Logger receives failures that have no caller to return to: an inbound
 	// SMS that could not be read or handled in a URC handler. Nil discards.
@@ -162,8 +162,8 @@ func (m *Modem) Close() error {
 	return err
 }
 
-// Done is closed when the Modem is closed or its port failed; Err then says
-// why.
+// Done is closed when the reader goroutine stopped: the port failed, or
+// Close closed it. Err then says why.
 func (m *Modem) Done() <-chan struct{} { return m.readDone }
 
 // Err returns why the reader stopped, or nil while it runs.
