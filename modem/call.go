@@ -152,6 +152,10 @@ func (m *Modem) Call(ctx context.Context, number string, opts CallOptions) (res 
 		case errors.Is(err, ErrNoCarrier), errors.Is(err, ErrNoDialtone):
 			res.Outcome = CallFailed
 		default:
+			// Interrupted or timed out: the module may be dialling anyway.
+			hctx, cancel := context.WithTimeout(m.ctx, m.opts.CommandTimeout)
+			_ = m.HangUp(hctx)
+			cancel()
 			return res, err
 		}
 		res.event("ended", 0)

@@ -64,7 +64,7 @@ type Modem struct {
 
 	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
 
-	smsMu  sync.Mutex // guards onSMS, onCall, onReboot, pin
+	smsMu  sync.Mutex // guards the handlers below, delivering, pin, inited, lastReinit
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
 	// delivering holds the storage indexes being handed to onSMS.
