@@ -3,6 +3,7 @@ package modem_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -477,4 +478,49 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// The modem drops off the USB bus under the open port: the reader ends,
+// and the ladder's reopen rung brings it back on the same path, with the
+// reply that waited in storage.
+func TestUnplugRecoveredByReopen(t *testing.T) {
+	r := newRig(t, modemsim.Options{})
+	if err := r.sim.InjectSMS("+819012345678", "4"); err != nil {
+		t.Fatal(err)
+	}
+	r.barrier(t)
+	if err := r.sim.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.m.Done():
+	case <-t.Context().Done():
+		t.Fatal("reader did not notice the unplugged port")
+	}
+	if _, err := r.m.Command(t.Context(), "AT"); !errors.Is(err, modem.ErrClosed) {
+		t.Errorf("command on an unplugged port: %v", err)
+	}
+	in := newInbox()
+	l := &modem.Ladder{
+		Open:    func(ctx context.Context) (io.ReadWriteCloser, error) { return modem.OpenSerial(r.path, 115200) },
+		Options: modem.Options{CommandTimeout: 5 * time.Second},
+		Prepare: func(m *modem.Modem) { m.OnSMS(in.handle) },
+	}
+	m, rung, err := l.Recover(t.Context(), r.m)
+	if err != nil || rung != modem.RungReopen {
+		t.Fatalf("Recover: %v %v", rung, err)
+	}
+	defer m.Close()
+	if err := m.ReadStored(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.next(t); got.Text != "4" {
+		t.Errorf("stored reply %q", got.Text)
+	}
+	if _, err := m.SendSMS(t.Context(), "+819012345678", "after unplug"); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitSent(t, r.sim); got.Text != "after unplug" {
+		t.Errorf("sent %q", got.Text)
+	}
 }

@@ -210,3 +210,28 @@ func TestEncodeVectors(t *testing.T) {
 		})
 	}
 }
+
+// Encoding and decoding run concurrently in the daemon (replies decoded on
+// the dispatcher while pages are encoded elsewhere; the simulator in the
+// same process): under -race this finds unsynchronised state in the codec.
+func TestCodecConcurrent(t *testing.T) {
+	v := loadVectors(t)
+	m := testModem(t)
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for _, d := range v.Decode {
+				DecodeStored(g, d.PDU, -1)
+			}
+			for _, text := range []string{"hello", "こんにちは", "çñ€[]", strings.Repeat("Ğş", 100)} {
+				if _, err := m.EncodeSubmit("+819012345678", text); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
@@ -45,7 +47,10 @@ func (s *Sim) ServePTY(ctx context.Context) (string, error) {
 		slave.Close()
 		return "", fmt.Errorf("modemsim: raw mode: %w", err)
 	}
-	p := &ptyStream{master: master, slave: slave, sfd: int(slave.Fd())}
+	p := &ptyStream{master: master, slave: slave, sfd: int(slave.Fd()), path: slave.Name()}
+	s.mu.Lock()
+	s.ptys = append(s.ptys, p)
+	s.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		p.close()
@@ -80,6 +85,7 @@ type ptyStream struct {
 	master *os.File
 	slave  *os.File // held open; see StartPTY
 	sfd    int      // slave's descriptor, valid until closed
+	path   string
 
 	mu     sync.RWMutex // guards sfd use against close
 	closed bool
@@ -97,6 +103,12 @@ func (p *ptyStream) slaveIoctl(f func(fd int) error) error {
 
 func (p *ptyStream) Read(b []byte) (int, error) {
 	n, err := p.master.Read(b)
+	for n == 0 && errors.Is(err, syscall.EIO) && !p.isClosed() {
+		// No slave open for a moment (during Unplug): the line is down,
+		// not the sim.
+		time.Sleep(10 * time.Millisecond)
+		n, err = p.master.Read(b)
+	}
 	if n > 0 {
 		// A client is talking: clear the exclusive flag now, so that if it
 		// dies without closing, the next client can still open the port.
@@ -144,6 +156,42 @@ func (p *ptyStream) Write(b []byte) (int, error) {
 	return written, nil
 }
 
+func (p *ptyStream) isClosed() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.closed
+}
+
+// unplug hangs up every open descriptor of the slave (TIOCVHANGUP): the
+// client's reads end and its writes fail, as when a USB modem drops off the
+// bus. The sim then opens the slave again, so the same path works for the
+// client's next open, like a re-enumerated device under its by-id name.
+func (p *ptyStream) unplug() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return os.ErrClosed
+	}
+	if err := unix.IoctlSetInt(p.sfd, unix.TIOCVHANGUP, 0); err != nil {
+		return fmt.Errorf("modemsim: hang up %s: %w", p.path, err)
+	}
+	p.slave.Close()
+	slave, err := os.OpenFile(p.path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		p.closed = true
+		p.master.Close()
+		return fmt.Errorf("modemsim: reopen %s: %w", p.path, err)
+	}
+	if err := makeRaw(slave); err != nil {
+		slave.Close()
+		p.closed = true
+		p.master.Close()
+		return fmt.Errorf("modemsim: raw mode: %w", err)
+	}
+	p.slave, p.sfd = slave, int(slave.Fd())
+	return nil
+}
+
 func (p *ptyStream) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -153,4 +201,22 @@ func (p *ptyStream) close() {
 	p.closed = true
 	p.master.Close()
 	p.slave.Close()
+}
+
+// Unplug simulates the modem dropping off the USB bus under an open port
+// (a brown-out, a re-enumeration): the client's reads end and its writes
+// fail, so it must close and reopen the port, which works at once on the
+// same path. Storage and settings survive, as they do in the module. Only
+// pseudo-terminals from StartPTY/ServePTY are affected.
+func (s *Sim) Unplug() error {
+	s.mu.Lock()
+	ptys := slices.Clone(s.ptys)
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range ptys {
+		if err := p.unplug(); err != nil && !errors.Is(err, os.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

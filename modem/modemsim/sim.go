@@ -113,6 +113,7 @@ type Sim struct {
 	simFailure bool          // SetSIMFailure
 	cscs       string        // AT+CSCS character set
 	reg        int           // registration state (SetRegistration)
+	ptys       []*ptyStream  // served pseudo-terminals (Unplug)
 	sendDelay  time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
 
 	outMu     sync.Mutex // serialises writes to out (answers and URCs)
