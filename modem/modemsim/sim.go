@@ -402,10 +402,15 @@ func (c *conn) input(ctx context.Context, data []byte) {
 				c.line = append(c.line, b)
 			}
 		}
-		// A command may have switched echo off.
+		// A command may have switched echo off or rebooted the module.
 		s.mu.Lock()
 		echo = s.echo
+		deaf := s.silent || s.booting
 		s.mu.Unlock()
+		if deaf {
+			c.line, c.pduLen = c.line[:0], 0
+			return
+		}
 	}
 }
 
