@@ -97,7 +97,7 @@ func newE2EFull(t testing.TB, policy, modemExtra, gpioYAML string) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	sim, path, err := modemsim.StartPTY(ctx, modemsim.Options{SendDelay: 5 * time.Millisecond})
+	sim, path, err := modemsim.StartPTY(ctx, modemsim.Options{SendDelay: 5 * time.Millisecond, BootTime: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

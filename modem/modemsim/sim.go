@@ -259,7 +259,11 @@ func (s *Sim) InjectSMS(from, text string) error {
 		idxs = append(idxs, idx)
 	}
 	s.messages = append(s.messages, PhoneMessage{Number: from, Direction: "from-phone", Text: text, At: now})
+	booting := s.booting
 	s.mu.Unlock()
+	if booting {
+		return nil // stored; a booting module announces nothing
+	}
 	for _, idx := range idxs {
 		s.urc(fmt.Sprintf(`+CMTI: "ME",%d`, idx))
 	}
