@@ -45,13 +45,15 @@ func (p *Phone) callLoop(ctx context.Context, caller Caller) {
 }
 
 // speech is what the module says when the call is answered (English only:
-// the modules' speech engines speak nothing else).
+// the modules' speech engines speak nothing else, and the modem layer keeps
+// at most 200 printable ASCII characters). The key options come before the
+// summary, so a long or Japanese summary can never cut them off.
 func speech(inc escalation.Incident) string {
 	drill := ""
 	if inc.Drill {
 		drill = "This is a drill. "
 	}
-	return fmt.Sprintf("%sTocsin alert. Incident %d, %s, %s: %s. Press 4 to acknowledge, 6 to resolve.",
+	return fmt.Sprintf("%sTocsin alert, incident %d, %s. Press 4 to acknowledge, 6 to resolve. %s: %s.",
 		drill, inc.ID, inc.Severity, inc.Service, inc.Summary)
 }
 
