@@ -22,7 +22,7 @@ func TestModemRebootsByItself(t *testing.T) {
 	if err := e.sim.InjectSMS("+819012345678", "4"); err != nil { // lands during the boot
 		t.Fatal(err)
 	}
-	at = e.waitLog(at, "modem rebooted by itself; initialised again")
+	e.waitLog(at, "modem rebooted by itself; initialised again")
 	if confirm := e.nextSMS(); !strings.Contains(confirm.Text, "#1") {
 		t.Errorf("confirmation after the reboot = %+v", confirm)
 	}
