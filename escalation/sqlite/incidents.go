@@ -23,7 +23,9 @@ const incidentFrom = ` FROM incidents i LEFT JOIN escalations e ON e.incident_id
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanIncident(r scanner) (escalation.Incident, error) {
+// scanIncident reads the incidentCols columns, then any extra columns the
+// query added into extra.
+func scanIncident(r scanner, extra ...any) (escalation.Incident, error) {
 	var (
 		inc      escalation.Incident
 		details  sql.NullString
@@ -32,10 +34,10 @@ func scanIncident(r scanner) (escalation.Incident, error) {
 		drill    int
 		status   string
 	)
-	err := r.Scan(&inc.ID, &inc.Service, &inc.DedupKey, &inc.Summary, &inc.Severity, &inc.Source, &status,
+	dest := append([]any{&inc.ID, &inc.Service, &inc.DedupKey, &inc.Summary, &inc.Severity, &inc.Source, &status,
 		&details, &created, &ack, &inc.AcknowledgedBy, &res, &inc.ResolvedBy,
-		&inc.AlertCount, &drill, &inc.Level, &inc.Loop)
-	if err != nil {
+		&inc.AlertCount, &drill, &inc.Level, &inc.Loop}, extra...)
+	if err := r.Scan(dest...); err != nil {
 		return inc, err
 	}
 	inc.Status = escalation.Status(status)
@@ -336,26 +338,11 @@ func (db *DB) Due(ctx context.Context, now time.Time) ([]escalation.EscalationSt
 	for rows.Next() {
 		var (
 			st            escalation.EscalationState
-			inc           escalation.Incident
-			details       sql.NullString
-			created       int64
-			ack, res      sql.NullInt64
-			drill         int
-			status        string
 			loopStart, nx int64
 		)
-		if err := rows.Scan(&inc.ID, &inc.Service, &inc.DedupKey, &inc.Summary, &inc.Severity, &inc.Source, &status,
-			&details, &created, &ack, &inc.AcknowledgedBy, &res, &inc.ResolvedBy,
-			&inc.AlertCount, &drill, &inc.Level, &inc.Loop, &loopStart, &nx, &st.PolicyVersion); err != nil {
+		inc, err := scanIncident(rows, &loopStart, &nx, &st.PolicyVersion)
+		if err != nil {
 			return nil, err
-		}
-		inc.Status = escalation.Status(status)
-		inc.CreatedAt = fromMS(created)
-		inc.AcknowledgedAt = timePtr(ack)
-		inc.ResolvedAt = timePtr(res)
-		inc.Drill = drill != 0
-		if details.Valid && details.String != "" {
-			inc.Details = []byte(details.String)
 		}
 		st.Incident = inc
 		st.Level, st.Loop = inc.Level, inc.Loop
