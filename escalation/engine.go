@@ -437,14 +437,8 @@ type ReplyResult struct {
 // obeyed; anything else changes nothing and is only reported. Each reply
 // from a contact is answered with a confirmation SMS.
 func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResult, error) {
-	pol := e.Policy()
 	var res ReplyResult
-	for _, c := range pol.Contacts {
-		if SameNumber(c.Phone, number, pol.Settings.DefaultRegion) {
-			res.Contact, res.Known = c, true
-			break
-		}
-	}
+	res.Contact, res.Known = e.contactByNumber(number)
 	if !res.Known {
 		return res, nil
 	}
@@ -459,18 +453,24 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 	return res, e.act(ctx, &res, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
 }
 
+// contactByNumber finds the contact whose phone is number in any of its
+// national or international forms.
+func (e *Engine) contactByNumber(number string) (Contact, bool) {
+	pol := e.Policy()
+	for _, c := range pol.Contacts {
+		if SameNumber(c.Phone, number, pol.Settings.DefaultRegion) {
+			return c, true
+		}
+	}
+	return Contact{}, false
+}
+
 // Callback acts on a call from number: a contact who opted in
 // (callback_ack) acknowledges every incident currently paging them, and
 // gets a confirmation SMS. Anyone else changes nothing.
 func (e *Engine) Callback(ctx context.Context, number string) (ReplyResult, error) {
-	pol := e.Policy()
 	var res ReplyResult
-	for _, c := range pol.Contacts {
-		if SameNumber(c.Phone, number, pol.Settings.DefaultRegion) {
-			res.Contact, res.Known = c, true
-			break
-		}
-	}
+	res.Contact, res.Known = e.contactByNumber(number)
 	if !res.Known || !res.Contact.CallbackAck {
 		return res, nil
 	}
