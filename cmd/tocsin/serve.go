@@ -455,7 +455,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 		Engine:  engineStatus{LastTick: d.engine.LastTick().UTC().Format(time.RFC3339Nano)},
 	}
 	s.Database = dbStatus{Path: d.db.Path(), OK: true}
-	if err := d.db.Ping(ctx); err != nil {
+	if err := d.db.Check(ctx); err != nil {
 		s.Database.OK, s.Database.Error = false, err.Error()
 	}
 	depth, _ := d.db.OutboxDepth(ctx)

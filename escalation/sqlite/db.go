@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -49,6 +50,8 @@ type DB struct {
 	done chan struct{}
 
 	closeOnce sync.Once
+
+	lastFail atomic.Pointer[failure] // the writer's last failed commit
 }
 
 type job struct {
@@ -251,6 +254,7 @@ func (db *DB) runAlone(j *job) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.lastFail.Store(&failure{at: time.Now(), err: err})
 		return escalation.Unavailablef(err, "commit")
 	}
 	return nil
@@ -270,6 +274,25 @@ func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	// Once queued the job will run; wait for its answer even if ctx ends,
 	// so a caller never reports failure for something that was committed.
 	return <-j.err
+}
+
+// Check reads from the database and reports the last failed commit, if it
+// failed within the last minute. Unlike Ping it writes nothing, so status
+// pages can call it as often as they like without wearing an SD card.
+func (db *DB) Check(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if p := db.lastFail.Load(); p != nil && time.Since(p.at) < time.Minute {
+		return fmt.Errorf("last commit failed %s ago: %w", time.Since(p.at).Round(time.Second), p.err)
+	}
+	return nil
+}
+
+type failure struct {
+	at  time.Time
+	err error
 }
 
 // Ping checks that the database answers and is writable.

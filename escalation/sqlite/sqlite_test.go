@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -290,5 +291,35 @@ func TestTransitions(t *testing.T) {
 	var e *escalation.Error
 	if !errors.As(err, &e) || e.Msg != "incident #999 not found" {
 		t.Errorf("message %v", err)
+	}
+}
+
+// Check reads only: it works on a healthy database and fails on a closed
+// one, and writes nothing (the WAL does not grow).
+func TestCheckWritesNothing(t *testing.T) {
+	db, path := open(t)
+	ctx := context.Background()
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	before := walSize()
+	for range 50 {
+		if err := db.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := walSize(); after != before {
+		t.Errorf("Check wrote: WAL %d → %d bytes", before, after)
+	}
+	db.Close()
+	if err := db.Check(ctx); err == nil {
+		t.Error("Check on a closed database succeeded")
 	}
 }
