@@ -272,6 +272,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 			return err
 		case <-ctx.Done():
 			log.Info("shutting down")
+			sdNotifyStopping()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			hs.Shutdown(sctx)
 			scancel()
