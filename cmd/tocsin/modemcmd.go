@@ -85,9 +85,18 @@ func cmdModem(ctx context.Context, args []string, out io.Writer) error {
 		if info.SignalKnown {
 			signal = fmt.Sprintf("%d dBm", info.SignalDBm)
 		}
+		profile := info.Profile
+		if mc.Profile == "" {
+			profile += " (detected)"
+		}
 		fmt.Fprintf(out, "device:       %s\nmanufacturer: %s\nmodel:        %s\nfirmware:     %s\nIMEI:         %s\nSIM:          %s\nsignal:       %s\nregistration: %s\noperator:     %s\nprofile:      %s\n",
 			mc.Device, info.Manufacturer, info.Model, info.Firmware, info.IMEI, info.SIM, signal,
-			info.Registration, info.Operator, profileName(mc.Profile))
+			info.Registration, info.Operator, profile)
+		fmt.Fprintf(out, "call keys:    %s\nspeech:       %s\n", yesNo(info.KeyDetect, "4/6 during a call acknowledge/resolve"),
+			yesNo(info.Speech, "the call speaks the incident"))
+		if info.ProfileNote != "" {
+			fmt.Fprintf(out, "note:         %s\n", info.ProfileNote)
+		}
 		return nil
 	case "sms":
 		if fs.NArg() < 2 {
@@ -106,11 +115,11 @@ func cmdModem(ctx context.Context, args []string, out io.Writer) error {
 	return fmt.Errorf("unknown modem command %q: want probe, sms or call", sub)
 }
 
-func profileName(p string) string {
-	if p == "" {
-		return "generic"
+func yesNo(ok bool, what string) string {
+	if ok {
+		return "yes: " + what
 	}
-	return p
+	return "no"
 }
 
 // modemCall places one call for bring-up: it rings, speaks (where the
