@@ -112,71 +112,98 @@ func (db *DB) Claim(ctx context.Context, channel escalation.Channel, perMinute i
 			}
 			rows.Close()
 		}
+		ids := make([]int64, len(out))
 		for i := range out {
-			if _, err := tx.Exec(`UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?
-				WHERE id = ?`, ms(now), out[i].ID); err != nil {
-				return err
-			}
+			ids[i] = out[i].ID
 			out[i].Status = escalation.Sending
 			out[i].Attempts++
-			covers, err := coversTx(tx, out[i].ID)
-			if err != nil {
-				return err
-			}
-			out[i].Covers = covers
+		}
+		in, args := inList(ids)
+		if _, err := tx.Exec(`UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?
+			WHERE id IN (`+in+`)`, append([]any{ms(now)}, args...)...); err != nil {
+			return err
+		}
+		covers, err := coversOf(tx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].Covers = covers[out[i].ID]
 		}
 		return nil
 	})
 	return out, wrapErr("claim", err)
 }
 
-func coversTx(tx *sql.Tx, id int64) ([]int64, error) {
-	rows, err := tx.Query(`SELECT incident_id FROM outbox_covers WHERE outbox_id = ? ORDER BY incident_id`, id)
+// inList returns "?, ?, ?" for ids and the ids as arguments.
+func inList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "), args
+}
+
+// coversOf returns, for each outbox row in ids, the incidents it pages
+// about, in one query.
+func coversOf(tx *sql.Tx, ids []int64) (map[int64][]int64, error) {
+	in, args := inList(ids)
+	rows, err := tx.Query(`SELECT outbox_id, incident_id FROM outbox_covers WHERE outbox_id IN (`+in+`)
+		ORDER BY outbox_id, incident_id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	covers := map[int64][]int64{}
 	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
+		var o, inc int64
+		if err := rows.Scan(&o, &inc); err != nil {
 			return nil, err
 		}
-		ids = append(ids, v)
+		covers[o] = append(covers[o], inc)
 	}
-	return ids, rows.Err()
+	return covers, rows.Err()
 }
 
-// Finish records the outcome of sending the claimed messages ids.
+// Finish records the outcome of sending the claimed messages ids, and on
+// the timeline of every incident they page about.
 func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	return wrapErr("finish", db.update(ctx, func(tx *sql.Tx) error {
+		in, idArgs := inList(ids)
+		q := `UPDATE outbox SET status = ?, modem_ref = ?, error = ?, updated_at = ?, not_before = ?`
+		args := []any{string(o.Status), o.Ref, o.Error, ms(now), ms(o.RetryAt)}
+		if o.Text != "" {
+			q += `, text = ?`
+			args = append(args, o.Text)
+		}
+		q += ` WHERE id IN (` + in + `) AND status = 'sending'`
+		if _, err := tx.Exec(q, append(args, idArgs...)...); err != nil {
+			return err
+		}
+		if o.Timeline == "" {
+			return nil
+		}
+		kind := escalation.KindSent
+		switch o.Status {
+		case escalation.Failed:
+			kind = escalation.KindFailed
+		case escalation.Queued:
+			kind = escalation.KindNotify
+		}
+		covers, err := coversOf(tx, ids)
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
 		for _, id := range ids {
-			q := `UPDATE outbox SET status = ?, modem_ref = ?, error = ?, updated_at = ?, not_before = ?`
-			args := []any{string(o.Status), o.Ref, o.Error, ms(now), ms(o.RetryAt)}
-			if o.Text != "" {
-				q += `, text = ?`
-				args = append(args, o.Text)
-			}
-			q += ` WHERE id = ? AND status = 'sending'`
-			args = append(args, id)
-			if _, err := tx.Exec(q, args...); err != nil {
-				return err
-			}
-			if o.Timeline == "" {
-				continue
-			}
-			covers, err := coversTx(tx, id)
-			if err != nil {
-				return err
-			}
-			kind := escalation.KindSent
-			switch o.Status {
-			case escalation.Failed:
-				kind = escalation.KindFailed
-			case escalation.Queued:
-				kind = escalation.KindNotify
-			}
-			for _, inc := range covers {
+			for _, inc := range covers[id] {
+				if seen[inc] {
+					continue
+				}
+				seen[inc] = true
 				if err := addTimeline(tx, inc, now, kind, o.Timeline); err != nil {
 					return err
 				}
