@@ -64,6 +64,7 @@ cross:
 
 # One .deb per architecture into dist/; amd64 is a native static build.
 deb: cross
+	rm -f dist/*.deb
 	$(call static-build,amd64,,gcc,dist/tocsin-linux-amd64)
 	TOCSIN_VERSION='$(DEB_VERSION)' TOCSIN_ARCH=amd64 TOCSIN_BINARY=dist/tocsin-linux-amd64 \
 		$(GO) run $(NFPM) package -f systemd/nfpm.yaml -p deb -t dist/
