@@ -184,14 +184,22 @@ func (e *Engine) notifier(ctx context.Context) {
 		if len(subs) == 0 {
 			continue
 		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
-			inc, err := e.store.Incident(ctx, id)
+		// One query for the batch, without timelines: subscribers get
+		// the incident's state (SPEC §5 incident JSON), not its history,
+		// which grows with every alert.
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), 500)]
+			ids = ids[len(chunk):]
+			incs, err := e.store.Incidents(ctx, IncidentFilter{IDs: chunk, Limit: len(chunk)})
 			if err != nil {
+				e.log.Error("read changed incidents", "err", err)
 				continue
 			}
-			for _, fn := range subs {
-				fn(inc)
+			sort.Slice(incs, func(i, j int) bool { return incs[i].ID < incs[j].ID })
+			for _, inc := range incs {
+				for _, fn := range subs {
+					fn(inc)
+				}
 			}
 		}
 	}

@@ -46,7 +46,8 @@ type Store interface {
 
 // IncidentFilter selects incidents for listing, newest first.
 type IncidentFilter struct {
-	Status  Status // empty: any
+	IDs     []int64 // only these incidents (empty: any)
+	Status  Status  // empty: any
 	Service string
 	Open    bool // triggered or acknowledged
 	Limit   int

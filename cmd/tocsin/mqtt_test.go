@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,10 @@ mqtt:
 	if tok := c.Subscribe("tocsin/incidents/+", 1, func(_ paho.Client, m paho.Message) {
 		var inc escalation.Incident
 		if json.Unmarshal(m.Payload(), &inc) == nil {
+			// The SPEC §5 incident JSON: state, not the growing history.
+			if strings.Contains(string(m.Payload()), `"timeline"`) {
+				t.Errorf("published incident carries its timeline: %s", m.Payload())
+			}
 			states <- inc
 		}
 	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

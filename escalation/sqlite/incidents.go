@@ -289,6 +289,11 @@ func (db *DB) Incidents(ctx context.Context, f escalation.IncidentFilter) ([]esc
 		where = append(where, "i.service = ?")
 		args = append(args, f.Service)
 	}
+	if len(f.IDs) > 0 {
+		in, ids := inList(f.IDs)
+		where = append(where, "i.id IN ("+in+")")
+		args = append(args, ids...)
+	}
 	q := `SELECT ` + incidentCols + incidentFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
