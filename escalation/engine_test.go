@@ -217,7 +217,7 @@ func TestAckStopsPendingAndAckTimeoutRetriggers(t *testing.T) {
 		for _, e := range inc.Timeline {
 			kinds += e.Kind + " "
 		}
-		if !strings.Contains(kinds, "acknowledged level retriggered") && !strings.Contains(kinds, "retriggered") {
+		if !strings.Contains(kinds, "acknowledged retriggered level") {
 			t.Errorf("timeline %q lacks the re-trigger", kinds)
 		}
 	})
@@ -234,6 +234,9 @@ func TestResolveMidLevelCancelsQueuedPages(t *testing.T) {
 		// The level-1 SMS was still queued (no modem in this test): it is
 		// cancelled, not sent.
 		ns, _ := r.db.Outbox(context.Background(), sqlite.OutboxFilter{IncidentID: res.IncidentID})
+		if len(ns) != 1 {
+			t.Fatalf("%d pages queued for the incident, want the level-1 SMS", len(ns))
+		}
 		for _, n := range ns {
 			if n.Status != escalation.Failed || !strings.HasPrefix(n.Error, "cancelled") {
 				t.Errorf("page %d is %s (%s), want cancelled", n.ID, n.Status, n.Error)
