@@ -98,9 +98,9 @@ func New(o Options) *Server {
 	api("POST /api/v1/alerts", s.handleAlert)
 	api("GET /api/v1/incidents", s.handleIncidents)
 	api("GET /api/v1/incidents/{id}", s.handleIncident)
-	api("POST /api/v1/incidents/{id}/ack", s.handleTransition(escalation.Acknowledged))
-	api("POST /api/v1/incidents/{id}/resolve", s.handleTransition(escalation.Resolved))
-	api("POST /api/v1/incidents/{id}/escalate", s.handleEscalate)
+	api("POST /api/v1/incidents/{id}/ack", s.handleIncidentAction(s.transition(escalation.Acknowledged)))
+	api("POST /api/v1/incidents/{id}/resolve", s.handleIncidentAction(s.transition(escalation.Resolved)))
+	api("POST /api/v1/incidents/{id}/escalate", s.handleIncidentAction(s.engine.Escalate))
 	api("GET /api/v1/oncall", s.handleOnCall)
 	api("GET /api/v1/status", s.handleStatus)
 	api("GET /api/v1/policy", s.handlePolicyGet)
@@ -364,7 +364,9 @@ func readBy(w http.ResponseWriter, r *http.Request) (string, error) {
 	return b.By, nil
 }
 
-func (s *Server) handleTransition(to escalation.Status) http.HandlerFunc {
+// handleIncidentAction serves POST /api/v1/incidents/{id}/ack, /resolve
+// and /escalate: an id in the path, an optional {by}, the incident back.
+func (s *Server) handleIncidentAction(act func(ctx context.Context, id int64, by string) (escalation.Incident, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := incidentID(r)
 		if err != nil {
@@ -376,7 +378,7 @@ func (s *Server) handleTransition(to escalation.Status) http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		inc, err := s.engine.Transition(r.Context(), id, to, by, "api")
+		inc, err := act(r.Context(), id, by)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -385,23 +387,10 @@ func (s *Server) handleTransition(to escalation.Status) http.HandlerFunc {
 	}
 }
 
-func (s *Server) handleEscalate(w http.ResponseWriter, r *http.Request) {
-	id, err := incidentID(r)
-	if err != nil {
-		writeError(w, err)
-		return
+func (s *Server) transition(to escalation.Status) func(ctx context.Context, id int64, by string) (escalation.Incident, error) {
+	return func(ctx context.Context, id int64, by string) (escalation.Incident, error) {
+		return s.engine.Transition(ctx, id, to, by, "api")
 	}
-	by, err := readBy(w, r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	inc, err := s.engine.Escalate(r.Context(), id, by)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, inc)
 }
 
 func (s *Server) handleOnCall(w http.ResponseWriter, r *http.Request) {
