@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,6 +70,31 @@ func TestDependencyDirection(t *testing.T) {
 				if own && !strings.HasPrefix(irel, "device") {
 					t.Errorf("%s imports %s; the device layer knows nothing of incidents or modems", rel, irel)
 				}
+			}
+		}
+	}
+}
+
+// onlyImports lists packages held to a closed set of non-standard imports:
+// the console reaches the daemon only through interfaces it declares, and
+// the policy loader is the domain plus a YAML parser.
+var onlyImports = map[string][]string{
+	"escalation/console":    {module + "/escalation"},
+	"escalation/policyfile": {module + "/escalation", "gopkg.in/yaml.v3"},
+}
+
+// TestClosedImportSets: those packages import nothing beyond their list
+// and the standard library.
+func TestClosedImportSets(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		allowed, ok := onlyImports[rel]
+		if !ok {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !isStd(imp) && !slices.Contains(allowed, imp) {
+				t.Errorf("%s imports %s; it may import only %v and the standard library", rel, imp, allowed)
 			}
 		}
 	}
