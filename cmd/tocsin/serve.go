@@ -374,7 +374,7 @@ func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by s
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 	var toks []httpapi.Token
 	for _, t := range tokens {
-		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token})
+		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token, ReadOnly: t.ReadOnly})
 	}
 	srv := httpapi.New(httpapi.Options{
 		Engine: d.engine,
