@@ -237,7 +237,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	lim := cfg.HTTP.Limits.limits()
+	ln = httpapi.LimitListener(ln, lim, cfg.HTTP.TLS == nil)
+	hs := httpapi.NewHTTPServer(srv, lim, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	if t := cfg.HTTP.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
