@@ -136,8 +136,7 @@ mqtt:
 		t.Fatalf("the sentinel never became an incident\n%s", e.logText())
 	}
 
-	var incs []escalation.Incident
-	e.api("GET", "/api/v1/incidents?limit=100000", nil, &incs)
+	incs := e.allIncidents()
 	keys := map[string]int{}
 	alerts := 0
 	for _, inc := range incs {

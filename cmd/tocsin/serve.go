@@ -463,8 +463,8 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	}
 	depth, _ := d.db.OutboxDepth(ctx)
 	s.Outbox = outboxStatus{Depth: depth, Stats: d.phone.Stats()}
-	if open, err := d.engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000}); err == nil {
-		s.Engine.Open = len(open)
+	if open, err := d.db.OpenIncidents(ctx); err == nil {
+		s.Engine.Open = open
 	}
 	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
 		s.Policy = v

@@ -340,7 +340,7 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Service = q.Get("service")
 	var err error
-	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1, 100000); err != nil {
+	if f.Limit, err = limitParam(q.Get("limit")); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -348,12 +348,68 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if v := q.Get("before"); v != "" {
+		if f.Before, err = strconv.ParseInt(strings.TrimPrefix(v, "#"), 10, 64); err != nil || f.Before <= 0 {
+			writeError(w, escalation.Invalidf("before", "before must be an incident id (the last id of the previous page), not %q", v))
+			return
+		}
+	}
 	incs, err := s.engine.Incidents(r.Context(), f)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, incs)
+	if len(incs) == f.Limit {
+		// A full page: tell the client where the next one starts.
+		next := r.URL.Query()
+		next.Del("offset")
+		next.Set("before", strconv.FormatInt(incs[len(incs)-1].ID, 10))
+		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", r.URL.Path, next.Encode()))
+	}
+	writeJSONList(w, incs)
+}
+
+// List sizes of GET /api/v1/incidents. The maximum bounds what one
+// request costs the daemon (a page of 1,000 incidents is about 1 MB of
+// JSON); longer histories are read page by page.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// limitParam reads a list's limit: DefaultListLimit when absent, a 400
+// naming MaxListLimit when above it.
+func limitParam(v string) (int, error) {
+	if v == "" {
+		return DefaultListLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, escalation.Invalidf("limit", "limit must be a whole number from 1 to %d, not %q", MaxListLimit, v)
+	}
+	if n > MaxListLimit {
+		return 0, escalation.Invalidf("limit", "limit %d is above the maximum of %d", n, MaxListLimit)
+	}
+	return n, nil
+}
+
+// writeJSONList writes a JSON array one element at a time, so that a
+// page costs the encoder one element's buffer, not a copy of the page.
+func writeJSONList[T any](w http.ResponseWriter, items []T) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	io.WriteString(w, "[")
+	for i := range items {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if enc.Encode(items[i]) != nil {
+			return
+		}
+	}
+	io.WriteString(w, "]\n")
 }
 
 func intParam(v, name string, def, lo, hi int) (int, error) {
