@@ -70,7 +70,7 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 		ev.DedupKey = newDedupKey()
 	}
 	details := nullString(string(ev.Details))
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, intakeOnce(ev, &res, now, func(tx *sql.Tx) error {
 		res = escalation.IngestResult{DedupKey: ev.DedupKey}
 		var (
 			id     int64
@@ -160,7 +160,7 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 				fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary))
 		}
 		return nil
-	})
+	}))
 	return res, wrapErr("ingest", err)
 }
 
