@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if err != nil {
 			return err
 		}
-		d.mqtt = mqttapi.New(mc, d.engine, log.With("part", "mqtt"))
+		d.mqtt = mqttapi.New(mc, mqttIncidents(d.engine), log.With("part", "mqtt"))
 		d.mqtt.OnHeartbeat(d.heartbeat) // mqtt.heartbeats topics beat policy heartbeats
 		cancelSub := d.engine.Subscribe(d.mqtt.Publish)
 		defer cancelSub()
