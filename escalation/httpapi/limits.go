@@ -25,8 +25,8 @@ type Limits struct {
 	// WriteTimeout is how long the answer may take, from the end of the
 	// request headers. Event streams (text/event-stream, the console's
 	// live updates) are exempt: each write of a stream moves the
-	// deadline WriteTimeout ahead, so a stream lasts while the browser
-	// keeps reading and ends when it stops.
+	// deadline WriteTimeout (at least a minute) ahead, so a stream lasts
+	// while the browser keeps reading and ends when it stops.
 	WriteTimeout time.Duration
 	// IdleTimeout is how long a kept-alive connection may wait for its
 	// next request.
@@ -94,12 +94,19 @@ func NewHTTPServer(h http.Handler, l Limits, errorLog *log.Logger) *http.Server 
 // handler answers text/event-stream, the connection's read deadline is
 // lifted (the request was read; otherwise the server would cancel the
 // request's context when it passed) and every write or flush moves the
-// write deadline writeTimeout ahead. Other answers keep both deadlines.
+// write deadline ahead, by writeTimeout but at least minStreamWrite, so
+// that a stream's keep-alives (the console sends one every 15 s) always
+// arrive before it. A browser that stops reading is cut at that deadline.
+// Other answers keep both deadlines.
 func streams(h http.Handler, writeTimeout time.Duration) http.Handler {
+	timeout := max(writeTimeout, minStreamWrite)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&streamWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: writeTimeout}, r)
+		h.ServeHTTP(&streamWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}, r)
 	})
 }
+
+// minStreamWrite is the least time an event stream's next write is given.
+const minStreamWrite = time.Minute
 
 // streamWriter is owned by the request's goroutine.
 type streamWriter struct {
