@@ -41,6 +41,7 @@ type HTTPConfig struct {
 	Tokens []TokenConfig `yaml:"tokens"`
 	TLS    *TLSFiles     `yaml:"tls"`
 	Users  []UserConfig  `yaml:"users"`
+	Limits HTTPLimits    `yaml:"limits"` // timeouts and connection caps; see httplimits.go
 }
 
 // TokenConfig is one bearer token, inline or in a file.
@@ -258,6 +259,9 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 		if (t.Token == "") == (t.TokenFile == "") {
 			bad(fmt.Sprintf("http.tokens %q: give exactly one of token and token_file", t.Name), "http", "tokens", idx)
 		}
+	}
+	if err := c.HTTP.Limits.limits().Validate(); err != nil {
+		bad("http.limits: "+err.Error(), "http", "limits")
 	}
 	if c.HTTP.TLS != nil && (c.HTTP.TLS.CertFile == "" || c.HTTP.TLS.KeyFile == "") {
 		bad("http.tls needs cert_file and key_file", "http", "tls")

@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if err != nil {
 			return err
 		}
-		d.mqtt = mqttapi.New(mc, d.engine, log.With("part", "mqtt"))
+		d.mqtt = mqttapi.New(mc, mqttIncidents(d.engine), log.With("part", "mqtt"))
 		d.mqtt.OnHeartbeat(d.heartbeat) // mqtt.heartbeats topics beat policy heartbeats
 		cancelSub := d.engine.Subscribe(d.mqtt.Publish)
 		defer cancelSub()
@@ -237,7 +237,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	lim := cfg.HTTP.Limits.limits()
+	ln = httpapi.LimitListener(ln, lim, cfg.HTTP.TLS == nil)
+	hs := httpapi.NewHTTPServer(srv, lim, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	if t := cfg.HTTP.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
@@ -374,7 +376,7 @@ func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by s
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 	var toks []httpapi.Token
 	for _, t := range tokens {
-		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token})
+		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token, ReadOnly: t.ReadOnly})
 	}
 	srv := httpapi.New(httpapi.Options{
 		Engine: d.engine,
@@ -461,8 +463,8 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	}
 	depth, _ := d.db.OutboxDepth(ctx)
 	s.Outbox = outboxStatus{Depth: depth, Stats: d.phone.Stats()}
-	if open, err := d.engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000}); err == nil {
-		s.Engine.Open = len(open)
+	if open, err := d.db.OpenIncidents(ctx); err == nil {
+		s.Engine.Open = open
 	}
 	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
 		s.Policy = v
