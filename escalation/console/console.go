@@ -48,6 +48,10 @@ type Engine interface {
 	// Subscribe calls fn after every change of an incident; cancel stops it.
 	Subscribe(fn func(escalation.Incident)) (cancel func())
 	Policy() *escalation.Policy
+	// NextStep says what the engine will do next for incident id as seen
+	// at now (escalation.NextStep on the incident's state); ok is false
+	// when nothing more will happen.
+	NextStep(ctx context.Context, id int64, now time.Time) (up escalation.Upcoming, ok bool, err error)
 }
 
 // Phones are the demo's simulated phones: what each number received and
