@@ -560,7 +560,7 @@ func TestIncidentDetailShowsTimelineAndPages(t *testing.T) {
 		}
 	}
 	_, list := b.do("GET", "/", nil, nil)
-	if !strings.Contains(list, `<span class="who">田中 太郎</span> <span class="ch">SMS</span> <span class="state">queued</span>`) {
+	if !strings.Contains(list, `<span class="name">田中 太郎</span> <span class="ch">SMS</span> <span class="state">queued</span>`) {
 		t.Errorf("incidents page does not say who was paged")
 	}
 	if resp, _ := b.do("GET", "/incidents/999", nil, nil); resp.StatusCode != http.StatusNotFound {

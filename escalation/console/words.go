@@ -325,6 +325,15 @@ func (p *pageData) HK(key string) string {
 	return key
 }
 
+// HC is a table cell of the status document: ids, pins and zones as
+// written, other values as HV shows them.
+func (p *pageData) HC(col, v string) string {
+	if isKeyColumn(col) {
+		return v
+	}
+	return p.HV(v)
+}
+
 // HV is a value of the status document as a person reads it: yes and no
 // in the reader's language, a time in the display zone with its label,
 // known words (modes, kinds, registration) translated.
