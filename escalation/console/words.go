@@ -229,6 +229,15 @@ func (r *lineReader) callSteps(s string) string {
 
 func (r *lineReader) sev(s string) string { return r.l.T(s) }
 
+// goDur reads a Go duration ("2s", "1m4s") and says it as dur does.
+func (r *lineReader) goDur(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return s
+	}
+	return r.l.dur(d)
+}
+
 func (r *lineReader) action(s string) string { return r.l.word(s) }
 
 // when reads an RFC 3339 time and shows it in the display zone.
@@ -270,11 +279,11 @@ var linePatterns = []linePattern{
 	{"", regexp.MustCompile(`^SMS to (\S+) \((\S+)\) sent, modem ref (.*)$`), "tl_sms_sent",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], m[3]} }},
 	{"", regexp.MustCompile(`^SMS to (\S+) failed \(attempt (\d+)\): (.*); retrying in (\S+)$`), "tl_sms_retry",
-		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.l.reason(m[3]), m[4]} }},
+		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.l.reason(m[3]), r.goDur(m[4])} }},
 	{"", regexp.MustCompile(`^SMS to (\S+) failed after (\d+) attempt\(s\): (.*)$`), "tl_sms_failed",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.l.reason(m[3])} }},
 	{"", regexp.MustCompile(`^call to (\S+) failed: (.*); retrying in (\S+)$`), "tl_call_retry",
-		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), r.l.reason(m[2]), m[3]} }},
+		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), r.l.reason(m[2]), r.goDur(m[3])} }},
 	{"", regexp.MustCompile(`^call to (\S+) failed: (.*)$`), "tl_call_failed",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), r.l.reason(m[2])} }},
 	{"", regexp.MustCompile(`^call to (\S+) answered; (acknowledged|resolved) by key$`), "tl_call_acted",
