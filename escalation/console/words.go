@@ -279,7 +279,9 @@ var linePatterns = []linePattern{
 	{"", regexp.MustCompile(`^SMS to (\S+) \((\S+)\) sent, modem ref (.*)$`), "tl_sms_sent",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], m[3]} }},
 	{"", regexp.MustCompile(`^SMS to (\S+) failed \(attempt (\d+)\): (.*); retrying in (\S+)$`), "tl_sms_retry",
-		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.l.reason(m[3]), r.goDur(m[4])} }},
+		func(r *lineReader, m []string) []any {
+			return []any{r.who(m[1]), m[2], r.l.reason(m[3]), r.goDur(m[4])}
+		}},
 	{"", regexp.MustCompile(`^SMS to (\S+) failed after (\d+) attempt\(s\): (.*)$`), "tl_sms_failed",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.l.reason(m[3])} }},
 	{"", regexp.MustCompile(`^call to (\S+) failed: (.*); retrying in (\S+)$`), "tl_call_retry",
