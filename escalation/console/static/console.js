@@ -266,9 +266,10 @@
     });
   }
   // notifyNew shows a browser notification the first time this page sees
-  // an incident triggered.
+  // a new incident: triggered, and not past its first level (later levels
+  // of an incident already shown change it, they are not new).
   function notifyNew(inc) {
-    if (!notifyOn || inc.status !== "triggered" || notified[inc.id]) { return; }
+    if (!notifyOn || inc.status !== "triggered" || inc.level > 1 || notified[inc.id]) { return; }
     notified[inc.id] = true;
     var sum = document.getElementById("summary");
     try {
