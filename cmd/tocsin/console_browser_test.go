@@ -158,6 +158,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("waiting for %s: %v\npage: %s\ndaemon log:\n%s", what, err, eval(`document.body.innerText`), e.logText())
 		}
 	}
+	// click clicks a button as one step inside the page: live updates
+	// replace the page's nodes at any moment, and a click driven from
+	// outside can find its node gone between finding and clicking it.
+	click := func(what, sel string) {
+		t.Helper()
+		waitFor(what, fmt.Sprintf(`document.querySelector(%q) !== null`, sel))
+		if got := eval(fmt.Sprintf(`(() => { const b = document.querySelector(%q); if (!b) return "gone"; b.click(); return "ok"; })()`, sel)); got != "ok" {
+			t.Fatalf("%s: %s is %s", what, sel, got)
+		}
+	}
 
 	// 1. Log in.
 	do("open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#login-user`))
@@ -189,7 +199,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the page to 田中 reads %q, want its channel and state in words", text)
 	}
 	// What happens next, when, and a countdown that ticks.
-	next := regexp.MustCompile(`^next: .+ by SMS at \d\d:\d\d:\d\d JST \(in (\d+)m(\d\d)s\)$`)
+	next := regexp.MustCompile(`^next: .+ by SMS at \d\d:\d\d:\d\d JST \(in \d+m(\d\ds)?\)$`)
 	text := eval(fmt.Sprintf(`document.querySelector(%q).innerText`, row+` p.next`))
 	if !next.MatchString(text) {
 		t.Errorf("the next step reads %q, want %v", text, next)
@@ -197,10 +207,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitFor("the countdown to tick", fmt.Sprintf(`document.querySelector(%q).innerText !== %q`, row+` p.next .countdown`,
 		eval(fmt.Sprintf(`document.querySelector(%q).innerText`, row+` p.next .countdown`))))
 	waitFor("the count of unacknowledged incidents in the tab title", `document.title.startsWith("(2) ")`)
+	// The alarm sound of a wall display is off until asked for, and the
+	// browser remembers the choice.
+	if got := eval(`document.getElementById("sound-toggle").getAttribute("aria-pressed")`); got != "false" {
+		t.Errorf("the alarm sound is on (%s) before anyone asked for it", got)
+	}
+	do("turn the sound on", chromedp.Click(`#sound-toggle`))
+	do("reload", chromedp.Reload(), chromedp.WaitVisible(`#live.on`))
+	if got := eval(`document.getElementById("sound-toggle").getAttribute("aria-pressed") + " " + localStorage.getItem("tocsin.sound")`); got != "true on" {
+		t.Errorf("after a reload the sound toggle reads %q, want it still on", got)
+	}
+	do("turn the sound off", chromedp.Click(`#sound-toggle`))
 	shot("incidents-live")
 
 	// 3. Acknowledge it by click; the row changes in place.
-	do("acknowledge by click", chromedp.Click(row+` button.ack`), chromedp.WaitVisible(row+`[data-status=acknowledged]`))
+	click("acknowledge by click", row+` button.ack`)
+	do("see it acknowledged", chromedp.WaitVisible(row+`[data-status=acknowledged]`))
 	if inc := e.incident(first.IncidentID); inc.Status != escalation.Acknowledged || inc.AcknowledgedBy != "demo" {
 		t.Errorf("after the click: %s by %q, want acknowledged by demo", inc.Status, inc.AcknowledgedBy)
 	}
@@ -221,7 +243,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	phone := `section[data-phone="tanaka"]`
 	tag := fmt.Sprintf("#%d", second.IncidentID)
 	waitFor("the page on tanaka's phone", fmt.Sprintf(`[...document.querySelectorAll(%q)].some(li => li.innerText.includes(%q))`, phone+` li.in`, tag))
-	do("reply 4", chromedp.Click(phone+` button[data-reply="4"]`))
+	click("reply 4", phone+` button[data-reply="4"]`)
 	waitFor("the confirmation SMS", fmt.Sprintf(`[...document.querySelectorAll(%q)].some(li => li.innerText.includes(%q) && li.innerText.includes("了解"))`, phone+` li.in`, tag+" を"))
 	shot("phones")
 	inc := e.incident(second.IncidentID)
@@ -235,11 +257,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	// critical alarm arrives meanwhile: the incidents page as an operator
 	// sees it on a busy shift.
 	// Resolving asks again on the button itself: one click arms it.
-	do("resolve: first click", chromedp.Click(row+` button.resolve`), chromedp.WaitVisible(row+` button.resolve.armed`))
+	click("resolve: first click", row+` button.resolve`)
+	waitFor("Resolve to ask again", fmt.Sprintf(`document.querySelector(%q)?.innerText === "Really resolve?"`, row+` button.resolve.armed`))
 	if inc := e.incident(first.IncidentID); inc.Status != escalation.Acknowledged {
 		t.Errorf("one click on Resolve made the incident %s; want it to ask first", inc.Status)
 	}
-	do("resolve: confirm", chromedp.Click(row+` button.resolve.armed`), chromedp.WaitVisible(`ul.resolved `+row+`[data-status=resolved]`))
+	click("resolve: confirm", row+` button.resolve.armed`)
+	do("see it resolved", chromedp.WaitVisible(`ul.resolved `+row+`[data-status=resolved]`))
 	latest := e.alert(map[string]any{"service": "press-line-1", "summary": "Die temperature high", "severity": "critical", "source": "plc-7"})
 	waitFor("the new alarm paged", fmt.Sprintf(`document.querySelector("#incident-%d .paged .page-sent")`, latest.IncidentID))
 	eval(`document.querySelectorAll(".flash").forEach(el => el.classList.remove("flash")); "ok"`)
@@ -286,6 +310,7 @@ func TestConsoleInBrowser(t *testing.T) {
 				{freshPath, `table.pages`, "incident"},
 				{"/health", `#modem`, "health"},
 				{"/policy", `ol.levels`, "policy"},
+				{"/oncall", `section.schedule`, "oncall"},
 			} {
 				do("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.ready))
 				name := fmt.Sprintf("%s-%s-%d", p.name, lang, vp.w)
@@ -330,9 +355,9 @@ const noSideways = `document.documentElement.scrollWidth <= window.innerWidth ? 
 func checkIncidentWords(t *testing.T, name, lang, main string) {
 	t.Helper()
 	want := map[string][]*regexp.Regexp{
-		"en": {regexp.MustCompile(`sent\s+田中 太郎 · SMS`), regexp.MustCompile(`next: .+ by SMS at \d\d:\d\d:\d\d JST \(in \d+m\d\ds\)`),
+		"en": {regexp.MustCompile(`sent\s+田中 太郎 · SMS`), regexp.MustCompile(`next: .+ by SMS at \d\d:\d\d:\d\d JST \(in \d+m(\d\ds)?\)`),
 			regexp.MustCompile(`SMS to 田中 太郎 \(\+819012345678\) sent`), regexp.MustCompile(`level 1 \(loop 1, policy v1\): 田中 太郎 by SMS, zone line1`)},
-		"ja": {regexp.MustCompile(`送信済み\s+田中 太郎 · SMS`), regexp.MustCompile(`次の呼び出し: .+ \(SMS\) \d\d:\d\d:\d\d JST \(あと\d+分\d+秒\)`),
+		"ja": {regexp.MustCompile(`送信済み\s+田中 太郎 · SMS`), regexp.MustCompile(`次の呼び出し: .+ \(SMS\) \d\d:\d\d:\d\d JST \(あと\d+分(\d+秒)?\)`),
 			regexp.MustCompile(`田中 太郎 \(\+819012345678\) へSMS送信`), regexp.MustCompile(`レベル1 \(1周目、ポリシー v1\): 田中 太郎 \(SMS\)、ゾーン line1`)},
 	}
 	for _, re := range want[lang] {

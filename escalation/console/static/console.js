@@ -40,6 +40,9 @@
         return r.ok ? r.text() : null;
       }).then(function (html) {
         if (html === null || html === undefined) { return; }
+        // The user may have started something while the page was on its
+        // way (a first click on Resolve): keep it, refresh afterwards.
+        if (typing()) { deferred = true; return; }
         main.innerHTML = html;
         Object.keys(changed).forEach(function (id) {
           document.querySelectorAll('[data-incident="' + id + '"]').forEach(function (el) { el.classList.add("flash"); });
