@@ -130,9 +130,9 @@ func TestNextStepLine(t *testing.T) {
 	due := f.incident(id).CreatedAt.Add(10 * time.Minute).In(time.FixedZone("JST", 9*3600)).Format("15:04:05")
 	for lang, want := range map[string]*regexp.Regexp{
 		"en": regexp.MustCompile(`<p class="next" data-level="2"><span class="label">next:</span>\s*<span class="target">(田中 太郎|Suzuki Hanako) by SMS</span> <span class="at">at ` + due +
-			` JST</span>\s*\(<time class="countdown" datetime="[^"]+" data-until="[^"]+" data-fmt="in %s">in (9m5\ds|10m)</time>\)</p>`),
+			` JST</span>\s*\(<time class="countdown" datetime="[^"]+" data-until="[^"]+" data-fmt="in %s">in (9m\d\ds|10m)</time>\)</p>`),
 		"ja": regexp.MustCompile(`<p class="next" data-level="2"><span class="label">次の呼び出し:</span>\s*<span class="target">(田中 太郎|Suzuki Hanako) \(SMS\)</span> <span class="at">` + due +
-			` JST</span>\s*\(<time class="countdown" datetime="[^"]+" data-until="[^"]+" data-fmt="あと%s">あと(9分5\d秒|10分)</time>\)</p>`),
+			` JST</span>\s*\(<time class="countdown" datetime="[^"]+" data-until="[^"]+" data-fmt="あと%s">あと(9分\d+秒|10分)</time>\)</p>`),
 	} {
 		b := f.browser()
 		b.lang = lang
