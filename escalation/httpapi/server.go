@@ -214,6 +214,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case escalation.Unavailable:
 		return http.StatusServiceUnavailable
+	case escalation.Gone:
+		return http.StatusGone
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusServiceUnavailable
