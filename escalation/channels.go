@@ -139,6 +139,9 @@ type ChannelHealth struct {
 	LastError   string     `json:"last_error,omitempty"`
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 	LastSentAt  *time.Time `json:"last_sent_at,omitempty"`
+	// Queued counts the channel's rows waiting to be sent (filled in by
+	// the status document from the store).
+	Queued int `json:"queued"`
 }
 
 // ChannelWorker drives one channel: it claims that channel's outbox rows,
@@ -238,8 +241,12 @@ func (w *ChannelWorker) sendOne(ctx context.Context, now time.Time) (bool, error
 		w.mu.Lock()
 		delete(w.waits, n.Number)
 		w.mu.Unlock()
-		return true, w.store.Finish(ctx, []int64{n.ID}, Outcome{Status: Sent,
+		err := w.store.Finish(ctx, []int64{n.ID}, Outcome{Status: Sent,
 			Timeline: fmt.Sprintf("%s to %s sent", channelWord(w.ch), who(n))}, now)
+		// Logged after the outcome is committed, so the log never claims
+		// more than the database holds.
+		w.log.Info("sent", "channel", w.ch, "to", n.Number, "incident", m.Incident.ID, "event", m.Event)
+		return true, err
 	}
 	if ctx.Err() != nil {
 		// Shutting down mid-send: not an attempt; the row waits.

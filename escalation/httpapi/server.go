@@ -73,6 +73,9 @@ type Options struct {
 	// ObserveIngest, if set, is told how long each committed event of
 	// every intake (http, pagerduty, alertmanager, grafana) took to ingest.
 	ObserveIngest func(intake string, d time.Duration)
+	// AckLinks, if set, serves the acknowledge links of e-mail, push and
+	// chat at /a/{token} (acklink.go).
+	AckLinks AckLinks
 }
 
 // Server serves the API. Create it with New.
@@ -115,6 +118,9 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /v2/enqueue", s.handlePagerDutyV2)
 	s.mux.HandleFunc("POST /generic/2010-04-15/create_event.json", s.handlePagerDutyV1)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	if o.AckLinks != nil {
+		s.mountAckLinks(o.AckLinks)
+	}
 	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, escalation.NotFoundf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
