@@ -286,7 +286,8 @@ func (p *Policy) Validate() []ValidationError {
 const timeLayout = "2006-01-02T15:04:05Z07:00"
 
 type validator struct {
-	errs []ValidationError
+	errs         []ValidationError
+	linkReported bool // the missing settings.public_url was reported
 }
 
 func (v *validator) add(path, format string, args ...any) {

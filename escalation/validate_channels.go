@@ -105,7 +105,9 @@ func (v *validator) addresses(path string, t Target, p *Policy) {
 			v.add(fmt.Sprintf("%s.via[%d]", path, i), "%s pages %v, who have no %s", ch, missing, field)
 		}
 	}
-	if linked && p.Settings.PublicURL == "" {
+	if linked && p.Settings.PublicURL == "" && !v.linkReported {
+		// Said once, at the first target that needs it.
+		v.linkReported = true
 		v.add(path, "e-mail, push and webhook pages carry acknowledge links: set settings.public_url (how phones reach this server, e.g. http://tocsin.factory.lan:8080)")
 	}
 }
