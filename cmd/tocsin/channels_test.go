@@ -471,3 +471,39 @@ func TestFailingChannelsNeverDelaySMS(t *testing.T) {
 		t.Errorf("webhook status %+v, want retrying after 500", h)
 	}
 }
+
+// TestCheckChannelConfigErrors: mistakes in the email and push sections
+// are reported with their lines by `tocsin check`.
+func TestCheckChannelConfigErrors(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "tocsin.yaml")
+	os.WriteFile(cfg, []byte(`modem:
+  device: sim
+gpio:
+  backend: none
+email:
+  smtp: mail.factory.lan
+  starttls: true
+  tls: true
+  from: "not an address"
+  username: tocsin
+  auth: cram-md5
+push:
+  ntfy_url: ntfy.factory.lan
+`), 0o600)
+	out, err := exec.Command(tocsinBin, "check", "-c", cfg).CombinedOutput()
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %v, want 1:\n%s", err, out)
+	}
+	for _, want := range []string{
+		`tocsin.yaml:6: email.smtp "mail.factory.lan": want host:port`,
+		`tocsin.yaml:8: email: starttls and tls exclude each other`,
+		`tocsin.yaml:9: email.from "not an address"`,
+		`tocsin.yaml:10: email: give username and password_file together`,
+		`tocsin.yaml:11: email.auth "cram-md5": want plain or login`,
+		`tocsin.yaml:13: push.ntfy_url "ntfy.factory.lan"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
