@@ -30,6 +30,7 @@ type EmailConfig struct {
 	Username     string `yaml:"username"` // empty: no AUTH (a trusted relay)
 	PasswordFile string `yaml:"password_file"`
 	Auth         string `yaml:"auth"` // plain (default) or login
+	CAFile       string `yaml:"ca_file"`
 }
 
 // PushConfig is the ntfy server (config `push:`).
@@ -96,7 +97,7 @@ func (d *daemon) startChannels(ctx context.Context, run func(name string, fn fun
 			return fmt.Errorf("email.password_file: %w", err)
 		}
 		s, err := email.New(email.Config{Addr: e.SMTP, StartTLS: e.StartTLS, TLS: e.TLS, From: e.From,
-			Username: e.Username, Password: pw, Auth: e.Auth})
+			Username: e.Username, Password: pw, Auth: e.Auth, CAFile: e.CAFile})
 		if err != nil {
 			return err
 		}

@@ -10,11 +10,14 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/textproto"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +36,11 @@ type Config struct {
 	Username string // empty: no AUTH (a trusted relay)
 	Password string
 	// Auth is "plain" (default) or "login".
-	Auth    string
+	Auth string
+	// CAFile, if set, holds the PEM certificates that sign the server's
+	// (a site CA, or the server's own self-signed certificate); otherwise
+	// the system's roots.
+	CAFile  string
 	Timeout time.Duration // per connection; default 30s
 }
 
@@ -44,6 +51,7 @@ type Sender struct {
 	host   string
 	port   int
 	domain string // right-hand side of Message-IDs
+	tls    *tls.Config
 }
 
 // New checks cfg and returns a sender.
@@ -64,7 +72,18 @@ func New(cfg Config) (*Sender, error) {
 		cfg.Timeout = 30 * time.Second
 	}
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-	return &Sender{cfg: cfg, host: host, port: port, domain: domain}, nil
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("email.ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("email.ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+	}
+	return &Sender{cfg: cfg, host: host, port: port, domain: domain, tls: tc}, nil
 }
 
 // ThreadID is the Message-ID of the first e-mail about incident to
@@ -114,9 +133,9 @@ func (s *Sender) Send(ctx context.Context, m escalation.Message) error {
 	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(s.cfg.Timeout), gomail.WithHELO(s.domain)}
 	switch {
 	case s.cfg.TLS:
-		opts = append(opts, gomail.WithSSL())
+		opts = append(opts, gomail.WithSSL(), gomail.WithTLSConfig(s.tls))
 	case s.cfg.StartTLS:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.tls))
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	}

@@ -4,14 +4,24 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"mime"
 	"net"
 	"net/mail"
 	"net/textproto"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,6 +54,13 @@ func TestClassify(t *testing.T) {
 // smtpServer is a scripted SMTP server: it answers RCPT TO with rcpt and
 // keeps the DATA it gets.
 func smtpServer(t *testing.T, rcpt string) (addr string, data chan string) {
+	addr, data, _ = smtpAuthServer(t, rcpt)
+	return addr, data
+}
+
+// smtpAuthServer also offers AUTH PLAIN and LOGIN and accepts only
+// tocsin/password; auth receives "mechanism user password" of each try.
+func smtpAuthServer(t *testing.T, rcpt string) (addr string, data chan string, auth chan string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,6 +68,7 @@ func smtpServer(t *testing.T, rcpt string) (addr string, data chan string) {
 	}
 	t.Cleanup(func() { ln.Close() })
 	data = make(chan string, 4)
+	auth = make(chan string, 4)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -69,7 +87,34 @@ func smtpServer(t *testing.T, rcpt string) (addr string, data chan string) {
 					cmd := strings.ToUpper(strings.TrimSpace(line))
 					switch {
 					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-						fmt.Fprint(c, "250-test\r\n250 8BITMIME\r\n")
+						fmt.Fprint(c, "250-test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+					case strings.HasPrefix(cmd, "AUTH PLAIN"):
+						f := strings.Fields(strings.TrimSpace(line))
+						b64 := ""
+						if len(f) == 3 {
+							b64 = f[2]
+						} else {
+							fmt.Fprint(c, "334 \r\n")
+							l, _ := r.ReadString('\n')
+							b64 = strings.TrimSpace(l)
+						}
+						raw, _ := base64.StdEncoding.DecodeString(b64)
+						parts := strings.Split(string(raw), "\x00")
+						if len(parts) != 3 {
+							fmt.Fprint(c, "501 bad\r\n")
+							continue
+						}
+						auth <- "PLAIN " + parts[1] + " " + parts[2]
+						authAnswer(c, parts[1], parts[2])
+					case strings.HasPrefix(cmd, "AUTH LOGIN"):
+						fmt.Fprint(c, "334 "+base64.StdEncoding.EncodeToString([]byte("Username:"))+"\r\n")
+						u, _ := r.ReadString('\n')
+						fmt.Fprint(c, "334 "+base64.StdEncoding.EncodeToString([]byte("Password:"))+"\r\n")
+						p, _ := r.ReadString('\n')
+						user, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(u))
+						pass, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(p))
+						auth <- "LOGIN " + string(user) + " " + string(pass)
+						authAnswer(c, string(user), string(pass))
 					case strings.HasPrefix(cmd, "RCPT"):
 						fmt.Fprint(c, rcpt+"\r\n")
 					case cmd == "DATA":
@@ -97,7 +142,15 @@ func smtpServer(t *testing.T, rcpt string) (addr string, data chan string) {
 			}()
 		}
 	}()
-	return ln.Addr().String(), data
+	return ln.Addr().String(), data, auth
+}
+
+func authAnswer(c net.Conn, user, pass string) {
+	if user == "tocsin" && pass == "password" {
+		fmt.Fprint(c, "235 2.7.0 ok\r\n")
+		return
+	}
+	fmt.Fprint(c, "535 5.7.8 bad credentials\r\n")
 }
 
 func message(first bool) escalation.Message {
@@ -197,4 +250,108 @@ func parse(t *testing.T, raw string) mail.Header {
 		}
 	}
 	return h
+}
+
+// TestAuth: AUTH PLAIN and LOGIN with the real client; wrong credentials
+// are a 535, which gives up.
+func TestAuth(t *testing.T) {
+	for _, mech := range []string{"plain", "login"} {
+		for _, pw := range []string{"password", "wrong"} {
+			addr, _, auth := smtpAuthServer(t, "250 ok")
+			s, err := New(Config{Addr: addr, From: "tocsin@factory.lan", Username: "tocsin", Password: pw, Auth: mech, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Send(context.Background(), message(true))
+			if got, want := <-auth, strings.ToUpper(mech)+" tocsin "+pw; got != want {
+				t.Errorf("server saw AUTH %q, want %q", got, want)
+			}
+			want := escalation.Verdict(0)
+			if pw == "wrong" {
+				want = escalation.GiveUp
+			}
+			if got := escalation.VerdictOf(err); got != want {
+				t.Errorf("%s with %s: %s (%v), want %s", mech, pw, got, err, want)
+			}
+		}
+	}
+}
+
+// TestTLSWithAiosmtpd: implicit TLS and STARTTLS into Debian's aiosmtpd
+// with a certificate signed by the ca_file; a server whose certificate
+// the sender does not trust is Wait (nothing was sent).
+func TestTLSWithAiosmtpd(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import aiosmtpd").Run(); err != nil {
+		t.Skip("python3-aiosmtpd is not installed (.ci/packages.txt)")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := selfSigned(t, dir)
+	for _, mode := range []string{"tls", "starttls"} {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		maildir := filepath.Join(dir, mode)
+		args := []string{"-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", maildir}
+		if mode == "tls" {
+			args = append(args, "--smtpscert", certFile, "--smtpskey", keyFile)
+		} else {
+			args = append(args, "--tlscert", certFile, "--tlskey", keyFile)
+		}
+		cmd := exec.Command(py, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for i := 0; ; i++ {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if i == 200 {
+				t.Fatalf("aiosmtpd not listening: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cfg := Config{Addr: addr, From: "tocsin@factory.lan", TLS: mode == "tls", StartTLS: mode == "starttls", CAFile: certFile, Timeout: 10 * time.Second}
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(context.Background(), message(true)); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		files, _ := filepath.Glob(filepath.Join(maildir, "new", "*"))
+		if len(files) != 1 {
+			t.Errorf("%s: %d messages in the Maildir, want 1", mode, len(files))
+		}
+		cfg.CAFile = ""
+		untrusted, _ := New(cfg)
+		if v := escalation.VerdictOf(untrusted.Send(context.Background(), message(true))); v != escalation.Wait {
+			t.Errorf("%s with an untrusted certificate: %s, want wait", mode, v)
+		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mail.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
 }
