@@ -225,6 +225,10 @@ func (w *ChannelWorker) sendOne(ctx context.Context, now time.Time) (bool, error
 		return false, err
 	}
 	m, err := w.prepare(ctx, n, now)
+	if KindOf(err) == Unavailable {
+		// The database was busy: not an attempt; try again shortly.
+		return false, w.store.Release(context.WithoutCancel(ctx), n.ID, now.Add(RetryBackoff(1)), now)
+	}
 	if err != nil {
 		// The row cannot be made into a message (its incident or webhook
 		// is gone): nothing to retry.

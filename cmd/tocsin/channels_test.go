@@ -250,6 +250,7 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 	smtp, maildir := smtpSink(t)
 	hooks := newHookSink(t, nil)
 	e := channelsDaemon(t, hooks, smtp, hooks.srv.URL+"/ntfy")
+	start := time.Now()
 	res := e.alert(map[string]any{"service": "press-line-1", "summary": "油圧低下", "severity": "critical", "source": "plc-3"})
 	id := res.IncidentID
 
@@ -259,6 +260,7 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 
 	// ntfy: JSON publish to the root, with http actions to the links.
 	pub := hooks.next(t, "/ntfy/").body
+	t.Logf("alert → ntfy publish: %s", time.Since(start).Round(time.Millisecond))
 	if pub["topic"] != "tocsin-tanaka" || pub["priority"] != 5.0 || !strings.Contains(pub["title"].(string), fmt.Sprintf("#%d press-line-1: 油圧低下", id)) {
 		t.Errorf("ntfy publish = %v", pub)
 	}
@@ -292,6 +294,7 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 
 	// E-mail through aiosmtpd.
 	e.waitLog(0, "channel=email to=tanaka@factory.example")
+	t.Logf("alert → e-mail accepted by aiosmtpd (at the latest): %s", time.Since(start).Round(time.Millisecond))
 	mails := mailsTo(t, maildir, "tanaka@factory.example")
 	if len(mails) != 1 {
 		t.Fatalf("%d e-mails to tanaka, want 1", len(mails))
@@ -359,7 +362,9 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 	}
 
 	// The push button acts (ntfy POSTs with no body).
+	tap := time.Now()
 	code, page := linkCall(t, "POST", pushAck["url"].(string))
+	t.Logf("push button POST → acknowledged: %s", time.Since(tap).Round(time.Millisecond))
 	inc := e.incident(id)
 	if code != http.StatusOK || inc.Status != escalation.Acknowledged || inc.AcknowledgedBy != "tanaka" ||
 		!strings.Contains(timeline(inc), "acknowledged by tanaka via push") {
@@ -439,6 +444,8 @@ func TestFailingChannelsNeverDelaySMS(t *testing.T) {
 	defer release()
 	closed := freeAddr(t) // nothing listens here
 	e := channelsDaemon(t, hooks, closed, "http://"+freeAddr(t))
+
+	start := time.Now()
 	e.alert(map[string]any{"service": "press-line-1", "summary": "pressure low", "severity": "critical"})
 
 	// The chat server holds the webhook worker's request open …
@@ -447,6 +454,7 @@ func TestFailingChannelsNeverDelaySMS(t *testing.T) {
 	if sms := e.nextSMS(); sms.To != "+819012345678" {
 		t.Errorf("SMS to %s", sms.To)
 	}
+	t.Logf("alert → SMS on the wire with SMTP refusing, ntfy unreachable and the webhook hanging: %s", time.Since(start).Round(time.Millisecond))
 	release()
 	e.waitLog(0, "send failed, will retry")
 	// The webhook is tried again after its backoff.
