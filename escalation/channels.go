@@ -323,6 +323,11 @@ func (w *ChannelWorker) prepare(ctx context.Context, n Notification, now time.Ti
 		return m, fmt.Errorf("incident #%d: %w", id, err)
 	}
 	inc.Timeline = nil
+	if m.Event != EventPage {
+		// An update describes the incident in the state it announces,
+		// even if the incident has moved on since it was queued.
+		inc.Status = Status(m.Event)
+	}
 	m.Incident = inc
 	pol := w.engine.Policy()
 	if w.ch == WebhookChannel {

@@ -3,6 +3,7 @@ package escalation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -272,9 +273,11 @@ func TestRetryBackoff(t *testing.T) {
 func TestStakeholders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, channelPolicy)
-		st := escalation.NewStakeholders(r.e.Notify, r.e.Policy, time.Now())
+		st := escalation.NewStakeholders(r.e.Notify, r.e.Policy, r.db, time.Now())
 		cancel := r.e.Subscribe(func(inc escalation.Incident) { st.Changed(context.Background(), inc) })
 		defer cancel()
+		mail := &scripted{}
+		r.worker(escalation.Email, mail)
 		id := r.trigger("press", "k1", "pressure low").IncidentID
 		synctest.Wait()
 		if _, err := r.e.Acknowledge(context.Background(), id, "tanaka"); err != nil {
@@ -302,6 +305,22 @@ func TestStakeholders(t *testing.T) {
 		}
 		if got := strings.Join(events, " "); got != "triggered acknowledged resolved" {
 			t.Errorf("mes heard %q, want triggered acknowledged resolved", got)
+		}
+		// tanaka, e-mailed the page, hears the acknowledgement and the
+		// resolution in the same thread; boss, never paged, hears nothing.
+		var got []string
+		for _, m := range mail.messages() {
+			got = append(got, fmt.Sprintf("%s %s first=%v", m.Number, m.Event, m.FirstInThread))
+			if m.Event != escalation.EventPage && (m.AckURL != "" || m.Language != "ja") {
+				t.Errorf("follow-up %+v: want Japanese without links", m)
+			}
+		}
+		want := "tanaka@factory.example page first=true, tanaka@factory.example acknowledged first=false, tanaka@factory.example resolved first=false"
+		if strings.Join(got, ", ") != want {
+			t.Errorf("e-mails:\n%s\nwant:\n%s", strings.Join(got, ", "), want)
+		}
+		if title := escalation.MessageTitle(mail.messages()[2]); !strings.HasPrefix(title, "[解決] #") {
+			t.Errorf("resolved title %q", title)
 		}
 	})
 }

@@ -25,7 +25,10 @@ func MessageTitle(m Message) string {
 		tag = severityJA[m.Incident.Severity]
 	}
 	if m.Event != EventPage {
-		tag = statusWord(Status(m.Event), ja)
+		tag = strings.ToUpper(m.Event)
+		if ja {
+			tag = statusWord(Status(m.Event), ja)
+		}
 	}
 	drill := ""
 	if m.Incident.Drill {

@@ -17,19 +17,33 @@ import (
 // status and queues a row only when the status changed. The memory starts
 // empty: after a restart the first change notification of an incident that
 // was already acknowledged may be sent once more — a repeat, never a loss.
+//
+// It also closes the loop for people paged by e-mail: when an incident is
+// acknowledged or resolved, everyone who was e-mailed a page about it gets
+// one more e-mail in the same thread saying so, so nobody gets up for an
+// incident a colleague already has.
 type Stakeholders struct {
-	notify  func(ctx context.Context, ns ...Notification) error
-	policy  func() *Policy
-	started time.Time
+	notify    func(ctx context.Context, ns ...Notification) error
+	policy    func() *Policy
+	followers Followers
+	started   time.Time
 
 	mu   sync.Mutex // guards last; Changed runs on the engine's notifier goroutine
 	last map[int64]Status
 }
 
+// Followers finds who was sent pages about an incident on a channel.
+type Followers interface {
+	// Followers returns one row (ContactID, Number) per recipient that
+	// was sent a page of channel ch about incident.
+	Followers(ctx context.Context, ch Channel, incident int64) ([]Notification, error)
+}
+
 // NewStakeholders returns the stakeholder fan-out; notify queues rows
-// (Engine.Notify), policy is the policy in force.
-func NewStakeholders(notify func(ctx context.Context, ns ...Notification) error, policy func() *Policy, now time.Time) *Stakeholders {
-	return &Stakeholders{notify: notify, policy: policy, started: now, last: map[int64]Status{}}
+// (Engine.Notify), policy is the policy in force, followers finds who was
+// e-mailed (nil: nobody is told).
+func NewStakeholders(notify func(ctx context.Context, ns ...Notification) error, policy func() *Policy, followers Followers, now time.Time) *Stakeholders {
+	return &Stakeholders{notify: notify, policy: policy, followers: followers, started: now, last: map[int64]Status{}}
 }
 
 // Changed is the engine subscriber.
@@ -57,6 +71,16 @@ func (s *Stakeholders) Changed(ctx context.Context, inc Incident) error {
 		// incident's queued pages, but not the stakeholders' news.
 		ns = append(ns, Notification{Channel: WebhookChannel, Number: w.ID, Text: string(inc.Status),
 			Severity: inc.Severity, Covers: []int64{inc.ID}})
+	}
+	if inc.Status != Triggered && s.followers != nil {
+		fs, err := s.followers.Followers(ctx, Email, inc.ID)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			ns = append(ns, Notification{Channel: Email, ContactID: f.ContactID, Number: f.Number,
+				Text: string(inc.Status), Severity: inc.Severity, Covers: []int64{inc.ID}})
+		}
 	}
 	if len(ns) == 0 {
 		return nil

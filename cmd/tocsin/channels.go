@@ -125,7 +125,7 @@ func (d *daemon) startChannels(ctx context.Context, run func(name string, fn fun
 			}
 		})
 	}
-	st := escalation.NewStakeholders(d.engine.Notify, d.engine.Policy, time.Now())
+	st := escalation.NewStakeholders(d.engine.Notify, d.engine.Policy, d.db, time.Now())
 	cancel := d.engine.Subscribe(func(inc escalation.Incident) {
 		if err := st.Changed(ctx, inc); err != nil && ctx.Err() == nil {
 			d.log.Error("queue stakeholder update", "incident", inc.ID, "err", err)

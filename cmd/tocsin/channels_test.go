@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -108,12 +109,9 @@ func mailsTo(t *testing.T, maildir, rcpt string) []mailMsg {
 			out = append(out, mailMsg{h: m.Header, body: string(b)})
 		}
 	}
-	// Sort by Date, then by Message-ID order of sending (n<row id>).
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].get("Date") < out[j-1].get("Date"); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	// In the order sent: the thread's first has no row number in its
+	// Message-ID, later ones carry their outbox row (…n<row>@…).
+	sort.SliceStable(out, func(i, j int) bool { return rowOf(out[i]) < rowOf(out[j]) })
 	return out
 }
 
@@ -218,6 +216,16 @@ func channelsDaemon(t *testing.T, hooks *hookSink, smtp, ntfyURL string) *e2e {
 	}
 	e.start()
 	return e
+}
+
+var rowRE = regexp.MustCompile(`\.n(\d+)@`)
+
+func rowOf(m mailMsg) int {
+	n := 0
+	if sm := rowRE.FindStringSubmatch(m.get("Message-Id")); sm != nil {
+		fmt.Sscan(sm[1], &n)
+	}
+	return n
 }
 
 var linkRE = regexp.MustCompile(`http://[^\s]+/a/[A-Za-z0-9_-]+`)
@@ -384,6 +392,20 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 	if inc.Status != escalation.Resolved || !strings.Contains(timeline(inc), "resolved by tanaka via email") {
 		t.Errorf("after the resolve link: %s\n%s", inc.Status, timeline(inc))
 	}
+	// tanaka's thread closes: the acknowledgement and the resolution
+	// follow the page as replies.
+	e.waitLog(0, "channel=email to=tanaka@factory.example incident="+fmt.Sprint(id)+" event=resolved")
+	mails = mailsTo(t, maildir, "tanaka@factory.example")
+	if len(mails) != 3 {
+		t.Fatalf("%d e-mails to tanaka, want page, acknowledged, resolved", len(mails))
+	}
+	troot := mails[0].get("Message-Id")
+	for i, want := range []string{fmt.Sprintf("[了解済] #%d", id), fmt.Sprintf("[解決] #%d", id)} {
+		m := mails[i+1]
+		if !strings.HasPrefix(m.subject(), want) || m.get("In-Reply-To") != troot || linkRE.MatchString(m.body) {
+			t.Errorf("follow-up %d: subject %q In-Reply-To %q (root %q), body:\n%s", i+1, m.subject(), m.get("In-Reply-To"), troot, m.body)
+		}
+	}
 	if ev := hooks.next(t, "/mes").body["event"]; ev != "acknowledged" {
 		t.Errorf("mes heard %v, want acknowledged", ev)
 	}
@@ -391,7 +413,8 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 		t.Errorf("mes heard %v, want resolved", ev)
 	}
 
-	// Status and metrics per channel.
+	// Status and metrics per channel: 7 e-mails (tanaka's page and two
+	// follow-ups; boss's two pages and two follow-ups).
 	var st struct {
 		Channels []escalation.ChannelHealth `json:"channels"`
 	}
@@ -405,7 +428,7 @@ func TestEmailPushWebhooksAndLinks(t *testing.T) {
 		t.Errorf("status channels = %+v", st.Channels)
 	}
 	fams := e.scrape()
-	if m, ok := metric(fams, "tocsin_notifications_total", "channel=email", "status=sent"); !ok || m.GetCounter().GetValue() != 3 {
+	if m, ok := metric(fams, "tocsin_notifications_total", "channel=email", "status=sent"); !ok || m.GetCounter().GetValue() != 7 {
 		t.Errorf("tocsin_notifications_total{channel=email,status=sent} = %v", m)
 	}
 }

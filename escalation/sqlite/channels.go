@@ -86,6 +86,28 @@ func (db *DB) ChannelDepth(ctx context.Context, ch escalation.Channel) (int, err
 	return n, wrapErr("channel depth", err)
 }
 
+// Followers returns one row per recipient (contact and address) that was
+// sent a page (level > 0) of channel ch about incident.
+func (db *DB) Followers(ctx context.Context, ch escalation.Channel, incident int64) ([]escalation.Notification, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT o.contact_id, o.number FROM outbox o
+		JOIN outbox_covers c ON c.outbox_id = o.id
+		WHERE c.incident_id = ? AND o.channel = ? AND o.status = 'sent' AND o.level > 0
+		ORDER BY o.contact_id, o.number`, incident, string(ch))
+	if err != nil {
+		return nil, wrapErr("followers", err)
+	}
+	defer rows.Close()
+	var out []escalation.Notification
+	for rows.Next() {
+		n := escalation.Notification{Channel: ch}
+		if err := rows.Scan(&n.ContactID, &n.Number); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
 // linkKeep is how long a link is kept after it expired, so that opening
 // it says "expired" rather than "unknown".
 const linkKeep = 7 * 24 * time.Hour
