@@ -30,6 +30,8 @@ type Config struct {
 	GPIO       device.Config `yaml:"gpio"`
 	Log        LogConfig     `yaml:"log"`
 	Uplink     *UplinkConfig `yaml:"uplink"` // optional; see uplink.go
+	Email      *EmailConfig  `yaml:"email"`  // optional; see channels.go
+	Push       *PushConfig   `yaml:"push"`   // optional; see channels.go
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -319,6 +321,7 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 		c.PolicyFile = filepath.Join(filepath.Dir(c.file), c.PolicyFile)
 	}
 	errs = append(errs, c.validateUplink(root)...)
+	errs = append(errs, c.validateChannels(root)...)
 	return errs
 }
 

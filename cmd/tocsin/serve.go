@@ -48,6 +48,7 @@ type daemon struct {
 	panel   *panel.Panel
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
+	chans   channelSet    // e-mail, push and webhook delivery (channels.go)
 
 	policyMu sync.Mutex // serialises policy applies (file reload, API)
 }
@@ -181,6 +182,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+	if err := d.startChannels(ctx, run); err != nil {
+		return err
+	}
 
 	// MQTT: intake, incident states, ack topics.
 	if cfg.MQTT != nil {
@@ -401,6 +405,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 		Heartbeat:     d.heartbeat,
 		Drill:         d.drill,
 		ObserveIngest: d.observeIngest,
+		AckLinks:      d.chans.links,
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
 	d.mountReport(srv)
@@ -431,6 +436,8 @@ type statusDoc struct {
 	Policy   any          `json:"policy"`
 	GPIO     any          `json:"gpio,omitempty"`
 	MQTT     any          `json:"mqtt,omitempty"`
+	// Channels: e-mail, push and webhook delivery health (channels.go).
+	Channels []escalation.ChannelHealth `json:"channels"`
 }
 
 type dbStatus struct {
@@ -475,6 +482,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	if d.mqtt != nil {
 		s.MQTT = d.mqtt.Status()
 	}
+	s.Channels = d.channelStatus(ctx)
 	return s
 }
 

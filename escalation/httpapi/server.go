@@ -78,6 +78,9 @@ type Options struct {
 	// ObserveIngest, if set, is told how long each committed event of
 	// every intake (http, pagerduty, alertmanager, grafana) took to ingest.
 	ObserveIngest func(intake string, d time.Duration)
+	// AckLinks, if set, serves the acknowledge links of e-mail, push and
+	// chat at /a/{token} (acklink.go).
+	AckLinks AckLinks
 }
 
 // Server serves the API. Create it with New.
@@ -123,6 +126,9 @@ func New(o Options) *Server {
 	s.Handle("POST /v2/enqueue", http.HandlerFunc(s.handlePagerDutyV2))
 	s.Handle("POST /generic/2010-04-15/create_event.json", http.HandlerFunc(s.handlePagerDutyV1))
 	s.Handle("GET /healthz", http.HandlerFunc(s.handleHealthz))
+	if o.AckLinks != nil {
+		s.mountAckLinks(o.AckLinks)
+	}
 	s.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, escalation.NotFoundf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
@@ -261,6 +267,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case escalation.Unavailable:
 		return http.StatusServiceUnavailable
+	case escalation.Gone:
+		return http.StatusGone
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusServiceUnavailable
