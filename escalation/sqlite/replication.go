@@ -1,0 +1,676 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+)
+
+// Replication between twin relays (docs/twin.md). The store's part is
+// small and mechanical: note which incidents changed (triggers into
+// repl_log), export them as escalation.IncidentRecord, import a twin's
+// records with escalation.MergeIncident, allocate incident ids in this
+// box's own slot so that ids never collide, and hold a standby's pages back
+// (not_before) while a better-placed box may send them.
+
+// replTriggers note every change that a twin must see. They are created
+// by EnableReplication and dropped by DisableReplication.
+var replTriggers = []string{
+	`CREATE TRIGGER IF NOT EXISTS repl_incident_ins AFTER INSERT ON incidents
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.id); END`,
+	`CREATE TRIGGER IF NOT EXISTS repl_incident_upd AFTER UPDATE ON incidents
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.id); END`,
+	`CREATE TRIGGER IF NOT EXISTS repl_escalation_upd AFTER UPDATE ON escalations
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS repl_timeline_ins AFTER INSERT ON timeline
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS repl_outbox_ins AFTER INSERT ON outbox
+		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS repl_outbox_upd AFTER UPDATE OF status ON outbox
+		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
+		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	// A standby holds its own new pages back by hold_ms: the active box
+	// sends them, and the twin's "sent" cancels them here.
+	`CREATE TRIGGER IF NOT EXISTS repl_outbox_hold AFTER INSERT ON outbox
+		WHEN NEW.level > 0 AND NEW.gkey IS NULL
+		AND CAST(COALESCE((SELECT value FROM cluster_state WHERE key = 'hold_ms'), '0') AS INTEGER) > 0
+		BEGIN UPDATE outbox SET held = 1, not_before = MAX(not_before, NEW.created_at +
+			CAST((SELECT value FROM cluster_state WHERE key = 'hold_ms') AS INTEGER)) WHERE id = NEW.id; END`,
+}
+
+var replTriggerNames = []string{"repl_incident_ins", "repl_incident_upd", "repl_escalation_upd",
+	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_upd", "repl_outbox_hold"}
+
+// idSlot is this box's share of incident ids: id % stride == slot. Zero
+// stride: ids as SQLite assigns them.
+type idSlot struct {
+	slot, stride int64
+	floor        int64 // the highest id a twin reported
+}
+
+// EnableReplication creates the change triggers and this database's
+// instance name (kept across restarts), and sets the id slot: this box
+// opens incidents only with ids ≡ slot (mod stride), so two boxes that
+// cannot see each other never hand out the same id.
+func (db *DB) EnableReplication(ctx context.Context, slot, stride int) (instance string, err error) {
+	if stride < 1 || slot < 0 || slot >= stride {
+		return "", fmt.Errorf("id slot %d of %d", slot, stride)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	fresh := hex.EncodeToString(b[:])
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		for _, q := range replTriggers {
+			if _, err := tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO cluster_state (key, value) VALUES ('instance', ?) ON CONFLICT DO NOTHING`, fresh); err != nil {
+			return err
+		}
+		return tx.QueryRow(`SELECT value FROM cluster_state WHERE key = 'instance'`).Scan(&instance)
+	})
+	if err != nil {
+		return "", wrapErr("enable replication", err)
+	}
+	db.slot.Store(&idSlot{slot: int64(slot), stride: int64(stride)})
+	return instance, nil
+}
+
+// DisableReplication drops the change triggers and releases held pages:
+// a box running alone pays nothing for the cluster.
+func (db *DB) DisableReplication(ctx context.Context) error {
+	return wrapErr("disable replication", db.update(ctx, func(tx *sql.Tx) error {
+		for _, n := range replTriggerNames {
+			if _, err := tx.Exec(`DROP TRIGGER IF EXISTS ` + n); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`DELETE FROM repl_log`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE outbox SET held = 0, not_before = 0 WHERE held = 1 AND status = 'queued'`)
+		return err
+	}))
+}
+
+// SetIDFloor records the highest incident id a twin holds, so that a box
+// with an empty database never opens an incident under an id its twin has
+// already used.
+func (db *DB) SetIDFloor(id int64) {
+	for {
+		old := db.slot.Load()
+		if old == nil || old.floor >= id {
+			return
+		}
+		n := *old
+		n.floor = id
+		if db.slot.CompareAndSwap(old, &n) {
+			return
+		}
+	}
+}
+
+// newIncidentID returns the id of a new incident: nil (SQLite's choice)
+// without replication, else the next id above every id known in this
+// box's slot.
+func (db *DB) newIncidentID(tx *sql.Tx) (any, error) {
+	s := db.slot.Load()
+	if s == nil || s.stride <= 1 {
+		return nil, nil
+	}
+	var m sql.NullInt64
+	if err := tx.QueryRow(`SELECT MAX(id) FROM incidents`).Scan(&m); err != nil {
+		return nil, err
+	}
+	next := max(m.Int64, s.floor) + 1
+	next += (s.slot - next%s.stride + s.stride) % s.stride
+	if next == 0 {
+		next = s.stride
+	}
+	return next, nil
+}
+
+// SetHold sets how long this box holds its new pages back (a standby:
+// peer_timeout; active or alone: zero). Setting zero releases every page
+// held so far, at once: this box has become the one that pages.
+func (db *DB) SetHold(ctx context.Context, hold time.Duration, now time.Time) error {
+	return wrapErr("set hold", db.update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO cluster_state (key, value) VALUES ('hold_ms', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(hold.Milliseconds(), 10)); err != nil {
+			return err
+		}
+		if hold > 0 {
+			return nil
+		}
+		_, err := tx.Exec(`UPDATE outbox SET held = 0, not_before = MIN(not_before, ?)
+			WHERE held = 1 AND status = 'queued'`, ms(now))
+		return err
+	}))
+}
+
+// ChangedSince returns the incidents changed after log position seq, and
+// the new position.
+func (db *DB) ChangedSince(ctx context.Context, seq int64) ([]int64, int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, incident_id FROM repl_log WHERE seq > ? ORDER BY seq LIMIT 5000`, seq)
+	if err != nil {
+		return nil, seq, wrapErr("changes", err)
+	}
+	defer rows.Close()
+	seen := map[int64]bool{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, seq, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, seq, rows.Err()
+}
+
+// PruneChanges forgets the change log up to seq (shipped).
+func (db *DB) PruneChanges(ctx context.Context, seq int64) error {
+	return wrapErr("prune changes", db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM repl_log WHERE seq <= ?`, seq)
+		return err
+	}))
+}
+
+// Fingerprints returns a short summary of every incident (status, position,
+// alert, timeline and finished page counts): two boxes whose fingerprints
+// of an incident agree hold the same incident. It is what anti-entropy
+// compares, and MaxID is the highest id held.
+func (db *DB) Fingerprints(ctx context.Context) (map[int64]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT i.id, i.status, COALESCE(e.level, 0), COALESCE(e.loop, 0), i.alert_count,
+		(SELECT COUNT(*) FROM timeline t WHERE t.incident_id = i.id),
+		(SELECT COUNT(*) FROM outbox o WHERE o.incident_id = i.id AND o.level > 0 AND o.status IN ('sent', 'failed'))
+		FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id`)
+	if err != nil {
+		return nil, wrapErr("fingerprints", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var (
+			id                                int64
+			status                            string
+			level, loop, alerts, tl, finished int
+		)
+		if err := rows.Scan(&id, &status, &level, &loop, &alerts, &tl, &finished); err != nil {
+			return nil, err
+		}
+		out[id] = fmt.Sprintf("%s/%d/%d/%d/%d/%d", status[:1], level, loop, alerts, tl, finished)
+	}
+	return out, rows.Err()
+}
+
+// ExportIncidents returns the records of incidents ids (missing ones are
+// left out). Pages are named (gkey) on their first export.
+func (db *DB) ExportIncidents(ctx context.Context, instance string, ids []int64) ([]escalation.IncidentRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, args := inList(ids)
+	var unnamed int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE gkey IS NULL AND level > 0
+		AND incident_id IN (`+in+`)`, args...).Scan(&unnamed); err != nil {
+		return nil, wrapErr("export", err)
+	}
+	if unnamed > 0 {
+		if err := db.update(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE outbox SET gkey = ? || ':' || id WHERE gkey IS NULL AND level > 0
+				AND incident_id IN (`+in+`)`, append([]any{instance}, args...)...)
+			return err
+		}); err != nil {
+			return nil, wrapErr("export", err)
+		}
+	}
+	out := make([]escalation.IncidentRecord, 0, len(ids))
+	for _, id := range ids {
+		rec, err := db.exportOne(ctx, id)
+		if escalation.KindOf(err) == escalation.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func (db *DB) exportOne(ctx context.Context, id int64) (escalation.IncidentRecord, error) {
+	var rec escalation.IncidentRecord
+	inc, err := db.Incident(ctx, id)
+	if err != nil {
+		return rec, err
+	}
+	rec.Timeline, inc.Timeline = inc.Timeline, nil
+	rec.Incident = inc
+	var (
+		last, loopStart int64
+		next            sql.NullInt64
+	)
+	err = db.read.QueryRowContext(ctx, `SELECT i.dedup_scope, i.last_alert_at, e.level, e.loop, e.loop_started_at, e.next_at, e.policy_version
+		FROM incidents i JOIN escalations e ON e.incident_id = i.id WHERE i.id = ?`, id).Scan(
+		&rec.DedupScope, &last, &rec.Escalation.Level, &rec.Escalation.Loop, &loopStart, &next, &rec.Escalation.PolicyVersion)
+	if err != nil {
+		return rec, wrapErr("export", err)
+	}
+	rec.LastAlert, rec.Escalation.LoopStartedAt = fromMS(last), fromMS(loopStart)
+	if next.Valid {
+		rec.Escalation.NextAt = fromMS(next.Int64)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey FROM outbox o
+		WHERE o.incident_id = ? AND o.level > 0 AND o.gkey IS NOT NULL ORDER BY o.id`, id)
+	if err != nil {
+		return rec, wrapErr("export pages", err)
+	}
+	var outIDs []int64
+	for rows.Next() {
+		var p escalation.ReplicaPage
+		n, err := scanOutboxRow(rows, &p.Key)
+		if err != nil {
+			rows.Close()
+			return rec, err
+		}
+		p.Notification, p.Status = n, n.Status
+		rec.Pages = append(rec.Pages, p)
+		outIDs = append(outIDs, n.ID)
+	}
+	rows.Close()
+	if len(outIDs) > 0 {
+		in, args := inList(outIDs)
+		crows, err := db.read.QueryContext(ctx, `SELECT outbox_id, incident_id FROM outbox_covers WHERE outbox_id IN (`+in+`) ORDER BY incident_id`, args...)
+		if err != nil {
+			return rec, wrapErr("export covers", err)
+		}
+		covers := map[int64][]int64{}
+		for crows.Next() {
+			var o, c int64
+			if err := crows.Scan(&o, &c); err != nil {
+				crows.Close()
+				return rec, err
+			}
+			covers[o] = append(covers[o], c)
+		}
+		crows.Close()
+		for i := range rec.Pages {
+			rec.Pages[i].Notification.Covers = covers[rec.Pages[i].Notification.ID]
+			rec.Pages[i].Notification.ID = 0
+		}
+	}
+	zrows, err := db.read.QueryContext(ctx, `SELECT zone FROM zone_alarms WHERE incident_id = ? ORDER BY zone`, id)
+	if err != nil {
+		return rec, wrapErr("export zones", err)
+	}
+	defer zrows.Close()
+	for zrows.Next() {
+		var z string
+		if err := zrows.Scan(&z); err != nil {
+			return rec, err
+		}
+		rec.Zones = append(rec.Zones, z)
+	}
+	return rec, zrows.Err()
+}
+
+// scanOutboxRow reads outboxCols and extra columns.
+func scanOutboxRow(r scanner, extra ...any) (escalation.Notification, error) {
+	var (
+		n                escalation.Notification
+		channel, status  string
+		created, updated int64
+	)
+	err := r.Scan(append([]any{&n.ID, &n.IncidentID, &n.ContactID, &channel, &n.Number, &n.Text, &status,
+		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated}, extra...)...)
+	n.Channel = escalation.Channel(channel)
+	n.Status = escalation.NotificationStatus(status)
+	n.CreatedAt, n.UpdatedAt = fromMS(created), fromMS(updated)
+	return n, err
+}
+
+// ImportIncidents applies records a twin sent, each merged with what this
+// box holds (escalation.MergeIncident), all in one transaction. A new page
+// that is still waiting is held back by hold (zero: this box pages at
+// once). Two open incidents for the same alert (service, scope and key),
+// opened on both boxes before either saw the other's, become one: the
+// lower id stays and the other is folded into it, resolved as "merged
+// into #N", the same way on both boxes. changed lists the incidents this
+// box now holds differently; merged counts the folds.
+func (db *DB) ImportIncidents(ctx context.Context, recs []escalation.IncidentRecord, hold time.Duration, now time.Time) (changed []int64, merged int, err error) {
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		changed, merged = nil, 0
+		for _, rec := range recs {
+			ids, folded, err := importOne(tx, rec, hold, now)
+			if err != nil {
+				return fmt.Errorf("incident #%d: %w", rec.Incident.ID, err)
+			}
+			changed = append(changed, ids...)
+			if folded {
+				merged++
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, rec := range recs {
+			db.SetIDFloor(rec.Incident.ID)
+		}
+	}
+	return changed, merged, wrapErr("import", err)
+}
+
+// localRecord reads incident id as a record for merging (no pages).
+func localRecord(tx *sql.Tx, id int64) (escalation.IncidentRecord, bool, error) {
+	var rec escalation.IncidentRecord
+	var (
+		last, loopStart int64
+		next            sql.NullInt64
+	)
+	inc, err := scanIncident(tx.QueryRow(`SELECT `+incidentCols+`, i.dedup_scope, i.last_alert_at, e.loop_started_at, e.next_at, e.policy_version`+
+		incidentFrom+` WHERE i.id = ?`, id), &rec.DedupScope, &last, &loopStart, &next, &rec.Escalation.PolicyVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, err
+	}
+	rec.Incident = inc
+	rec.LastAlert, rec.Escalation.LoopStartedAt = fromMS(last), fromMS(loopStart)
+	rec.Escalation.Level, rec.Escalation.Loop = inc.Level, inc.Loop
+	if next.Valid {
+		rec.Escalation.NextAt = fromMS(next.Int64)
+	}
+	rows, err := tx.Query(`SELECT at, kind, detail FROM timeline WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return rec, true, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e  escalation.TimelineEntry
+			at int64
+		)
+		if err := rows.Scan(&at, &e.Kind, &e.Detail); err != nil {
+			return rec, true, err
+		}
+		e.At = fromMS(at)
+		rec.Timeline = append(rec.Timeline, e)
+	}
+	return rec, true, rows.Err()
+}
+
+func mergedDetail(dup, into int64) string { return fmt.Sprintf("duplicate #%d merged into #%d", dup, into) }
+
+func importOne(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Duration, now time.Time) (changed []int64, folded bool, err error) {
+	id := rec.Incident.ID
+	local, found, err := localRecord(tx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	if !found {
+		if rec.Incident.Status != escalation.Resolved {
+			var dup int64
+			err := tx.QueryRow(`SELECT id FROM incidents WHERE service = ? AND dedup_scope = ? AND dedup_key = ?
+				AND status != 'resolved'`, rec.Incident.Service, rec.DedupScope, rec.Incident.DedupKey).Scan(&dup)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, false, err
+			}
+			if err == nil {
+				dupRec, _, err := localRecord(tx, dup)
+				if err != nil {
+					return nil, false, err
+				}
+				if dup < id {
+					// The twin's incident is the duplicate: store it folded.
+					rec = foldInto(rec, &dupRec)
+					if err := writeIncident(tx, dupRec, now); err != nil {
+						return nil, false, err
+					}
+				} else {
+					dupRec = foldInto(dupRec, &rec)
+					if err := writeIncident(tx, dupRec, now); err != nil {
+						return nil, false, err
+					}
+					if err := cancelPages(tx, dup, "merged", now); err != nil {
+						return nil, false, err
+					}
+				}
+				changed = append(changed, dup)
+				folded = true
+			}
+		}
+		if err := insertIncident(tx, rec); err != nil {
+			return nil, false, err
+		}
+		if err := upsertPages(tx, rec, hold, now); err != nil {
+			return nil, false, err
+		}
+		return append(changed, id), folded, nil
+	}
+	m := escalation.MergeIncident(local, rec)
+	if err := writeIncident(tx, m, now); err != nil {
+		return nil, false, err
+	}
+	if m.Incident.Status != local.Incident.Status && m.Incident.Status != escalation.Triggered {
+		if err := cancelPages(tx, id, string(m.Incident.Status), now); err != nil {
+			return nil, false, err
+		}
+	}
+	pagesChanged, err := upsertPagesChanged(tx, rec, hold, now)
+	if err != nil {
+		return nil, false, err
+	}
+	if pagesChanged || recordDiffers(local, m) {
+		changed = append(changed, id)
+	}
+	return changed, false, nil
+}
+
+// foldInto folds dup (an open incident opened for the same alert as
+// survivor, with a higher id) into survivor: dup is resolved as merged,
+// survivor counts its alerts. The entries written carry dup's creation
+// time, so both boxes write the same ones and their union holds each once.
+func foldInto(dup escalation.IncidentRecord, survivor *escalation.IncidentRecord) escalation.IncidentRecord {
+	detail := mergedDetail(dup.Incident.ID, survivor.Incident.ID)
+	at := dup.Incident.CreatedAt
+	already := false
+	for _, e := range survivor.Timeline {
+		if e.Kind == escalation.KindAlert && e.Detail == detail {
+			already = true
+		}
+	}
+	if !already {
+		survivor.Incident.AlertCount += dup.Incident.AlertCount
+		survivor.Incident.Severity = min(survivor.Incident.Severity, dup.Incident.Severity)
+		survivor.Timeline = append(survivor.Timeline, escalation.TimelineEntry{At: at, Kind: escalation.KindAlert, Detail: detail})
+	}
+	dup.Incident.Status = escalation.Resolved
+	dup.Incident.ResolvedAt = &at
+	dup.Incident.ResolvedBy = fmt.Sprintf("merged into #%d", survivor.Incident.ID)
+	dup.Escalation.NextAt = time.Time{}
+	dup.Timeline = append(dup.Timeline, escalation.TimelineEntry{At: at, Kind: escalation.KindResolved, Detail: detail})
+	for i := range dup.Pages {
+		if dup.Pages[i].Status == escalation.Queued || dup.Pages[i].Status == escalation.Sending {
+			dup.Pages[i].Status = escalation.Failed
+			dup.Pages[i].Notification.Error = "cancelled: " + detail
+		}
+	}
+	return dup
+}
+
+func insertIncident(tx *sql.Tx, rec escalation.IncidentRecord) error {
+	inc := rec.Incident
+	if _, err := tx.Exec(`INSERT INTO incidents (id, service, dedup_scope, dedup_key, summary, severity, source, status,
+		details, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, alert_count, drill)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.ID, inc.Service, rec.DedupScope, inc.DedupKey, inc.Summary, int(inc.Severity), inc.Source, string(inc.Status),
+		nullString(string(inc.Details)), ms(inc.CreatedAt), ms(rec.LastAlert), msPtr(inc.AcknowledgedAt), inc.AcknowledgedBy,
+		msPtr(inc.ResolvedAt), inc.ResolvedBy, inc.AlertCount, boolInt(inc.Drill)); err != nil {
+		return err
+	}
+	e := rec.Escalation
+	if _, err := tx.Exec(`INSERT INTO escalations (incident_id, level, loop, loop_started_at, next_at, policy_version)
+		VALUES (?, ?, ?, ?, ?, ?)`, inc.ID, e.Level, e.Loop, ms(e.LoopStartedAt), nullMS(e.NextAt), e.PolicyVersion); err != nil {
+		return err
+	}
+	for _, t := range rec.Timeline {
+		if err := addTimeline(tx, inc.ID, t.At, t.Kind, t.Detail); err != nil {
+			return err
+		}
+	}
+	if inc.Status != escalation.Resolved {
+		for _, z := range rec.Zones {
+			if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				inc.ID, z, ms(inc.CreatedAt)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeIncident stores a merged record over the local one: fields,
+// position, the timeline entries the box lacks, and zones. Unchanged rows
+// are not written, so an echo of this box's own record changes nothing.
+func writeIncident(tx *sql.Tx, rec escalation.IncidentRecord, now time.Time) error {
+	inc := rec.Incident
+	if _, err := tx.Exec(`UPDATE incidents SET summary = ?, severity = ?, status = ?, last_alert_at = ?,
+		acknowledged_at = ?, acknowledged_by = ?, resolved_at = ?, resolved_by = ?, alert_count = ?
+		WHERE id = ? AND (summary != ? OR severity != ? OR status != ? OR last_alert_at != ? OR acknowledged_at IS NOT ?
+		OR acknowledged_by != ? OR resolved_at IS NOT ? OR resolved_by != ? OR alert_count != ?)`,
+		inc.Summary, int(inc.Severity), string(inc.Status), ms(rec.LastAlert), msPtr(inc.AcknowledgedAt), inc.AcknowledgedBy,
+		msPtr(inc.ResolvedAt), inc.ResolvedBy, inc.AlertCount, inc.ID,
+		inc.Summary, int(inc.Severity), string(inc.Status), ms(rec.LastAlert), msPtr(inc.AcknowledgedAt), inc.AcknowledgedBy,
+		msPtr(inc.ResolvedAt), inc.ResolvedBy, inc.AlertCount); err != nil {
+		return err
+	}
+	e := rec.Escalation
+	if _, err := tx.Exec(`UPDATE escalations SET level = ?, loop = ?, loop_started_at = ?, next_at = ?, policy_version = ?
+		WHERE incident_id = ? AND (level != ? OR loop != ? OR loop_started_at != ? OR next_at IS NOT ? OR policy_version != ?)`,
+		e.Level, e.Loop, ms(e.LoopStartedAt), nullMS(e.NextAt), e.PolicyVersion, inc.ID,
+		e.Level, e.Loop, ms(e.LoopStartedAt), nullMS(e.NextAt), e.PolicyVersion); err != nil {
+		return err
+	}
+	local, _, err := localRecord(tx, inc.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range escalation.MissingTimeline(local.Timeline, rec.Timeline) {
+		if err := addTimeline(tx, inc.ID, t.At, t.Kind, t.Detail); err != nil {
+			return err
+		}
+	}
+	if inc.Status == escalation.Resolved {
+		if _, err := tx.Exec(`DELETE FROM zone_alarms WHERE incident_id = ?`, inc.ID); err != nil {
+			return err
+		}
+	} else {
+		for _, z := range rec.Zones {
+			if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				inc.ID, z, ms(now)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cancelPages stops pages still waiting for incident id, as Transition does.
+func cancelPages(tx *sql.Tx, id int64, why string, now time.Time) error {
+	_, err := tx.Exec(`UPDATE outbox SET status = 'failed', error = 'cancelled: incident ' || ?, updated_at = ?
+		WHERE status = 'queued' AND incident_id = ?`, why, ms(now), id)
+	return err
+}
+
+func upsertPages(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Duration, now time.Time) error {
+	_, err := upsertPagesChanged(tx, rec, hold, now)
+	return err
+}
+
+// upsertPagesChanged stores the twin's pages: a page new here is inserted
+// (held back by hold while it still waits); a known one takes the merged
+// status, so a page the twin sent is never sent here.
+func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Duration, now time.Time) (bool, error) {
+	changed := false
+	for _, p := range rec.Pages {
+		var (
+			localID int64
+			status  string
+		)
+		err := tx.QueryRow(`SELECT id, status FROM outbox WHERE gkey = ?`, p.Key).Scan(&localID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			n := p.Notification
+			st := p.Status
+			if st == escalation.Sending {
+				st = escalation.Queued // the twin may die mid-send: this box sends it if no "sent" comes
+			}
+			notBefore, held := int64(0), 0
+			if st == escalation.Queued && hold > 0 {
+				notBefore, held = ms(now.Add(hold)), 1
+			}
+			var incID any
+			if n.IncidentID != 0 {
+				incID = n.IncidentID
+			}
+			r, err := tx.Exec(`INSERT INTO outbox (incident_id, contact_id, channel, number, text, status, attempts, modem_ref, error,
+				policy_version, level, severity, created_at, updated_at, not_before, gkey, held)
+				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				incID, n.ContactID, string(n.Channel), n.Number, n.Text, string(st), n.ModemRef, n.Error,
+				n.PolicyVersion, n.Level, int(n.Severity), ms(n.CreatedAt), ms(n.UpdatedAt), notBefore, p.Key, held)
+			if err != nil {
+				return false, err
+			}
+			oid, _ := r.LastInsertId()
+			for _, c := range n.Covers {
+				if _, err := tx.Exec(`INSERT INTO outbox_covers (outbox_id, incident_id)
+					SELECT ?, ? WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?)`, oid, c, c); err != nil {
+					return false, err
+				}
+			}
+			changed = true
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		st := escalation.MergePage(escalation.NotificationStatus(status), p.Status)
+		if string(st) == status {
+			continue
+		}
+		// A page this box is sending right now stays "sending": its own
+		// Finish records the outcome (both sent it: a fail-open duplicate).
+		if _, err := tx.Exec(`UPDATE outbox SET status = ?, modem_ref = ?, error = ?, updated_at = ?, held = 0
+			WHERE id = ? AND status = 'queued'`, string(st), p.Notification.ModemRef, p.Notification.Error, ms(now), localID); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
+func recordDiffers(a, b escalation.IncidentRecord) bool {
+	ai, bi := a.Incident, b.Incident
+	return ai.Status != bi.Status || ai.AlertCount != bi.AlertCount || ai.Severity != bi.Severity ||
+		ai.Summary != bi.Summary || a.Escalation != b.Escalation || len(a.Timeline) != len(b.Timeline)
+}
+
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
+}
