@@ -325,16 +325,19 @@ func (m *Modem) SendSMS(ctx context.Context, number, text string) ([]int, error)
 
 // EncodeSubmit encodes text for number into SMS-SUBMIT TPDUs with the
 // Modem's long-lived encoder (so references advance), without sending them.
+// The text is cleaned first (CleanText): no control character other than LF
+// reaches the encoder.
 func (m *Modem) EncodeSubmit(number, text string) ([][]byte, error) {
 	addr, err := destination(number)
 	if err != nil {
 		return nil, err
 	}
-	if text == "" {
-		return nil, errors.New("modem: SMS text is empty")
-	}
 	if !utf8.ValidString(text) {
 		return nil, errors.New("modem: SMS text is not valid UTF-8")
+	}
+	text = CleanText(text) // the one place control characters are taken out
+	if text == "" {
+		return nil, errors.New("modem: SMS text is empty")
 	}
 	tpdus, err := m.enc.Encode([]byte(text), sms.WithTemplateOption(tpdu.WithDA(addr)))
 	if err != nil {
