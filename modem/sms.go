@@ -42,7 +42,10 @@ type Concat struct {
 // OnSMS sets the handler for received SMS. On "+CMTI" the modem reads the
 // message (AT+CMGR), calls h, and deletes it (AT+CMGD) only if h returns
 // nil; a message h fails on stays in storage for ReadStored to offer again.
-// h runs on the URC dispatcher goroutine and may call the Modem.
+// h runs on the Modem's inbound-SMS goroutine, one message at a time, and
+// may call the Modem; it does not run on the URC dispatcher, so RING,
+// +CLIP and DTMF lines keep flowing while h stores a message. h should
+// only store the message and return: acting on it belongs to its owner.
 func (m *Modem) OnSMS(h func(ctx context.Context, msg InboundSMS) error) {
 	m.smsMu.Lock()
 	m.onSMS = h
@@ -72,15 +75,56 @@ func ParseCMTI(line string) (mem string, index int, err error) {
 	return p[0], index, nil
 }
 
+// handleCMTI runs on the dispatcher: it only queues the index for the
+// inbound goroutine, so the dispatcher never waits for the port or for the
+// handler.
 func (m *Modem) handleCMTI(line string) {
-	h := m.smsHandler()
-	if h == nil {
-		return // stays in storage; ReadStored picks it up
-	}
 	_, idx, err := ParseCMTI(line)
 	if err != nil {
 		m.log.Warn("bad +CMTI", "line", line, "err", err)
 		return
+	}
+	m.smsMu.Lock()
+	m.inbound = append(m.inbound, idx)
+	m.smsMu.Unlock()
+	select {
+	case m.inboundWake <- struct{}{}:
+	default:
+	}
+}
+
+// inboundLoop reads, hands over and deletes the messages +CMTI announced,
+// in the order they were announced, until Close.
+func (m *Modem) inboundLoop() {
+	defer close(m.inboundDone)
+	for {
+		m.smsMu.Lock()
+		for len(m.inbound) == 0 {
+			m.smsMu.Unlock()
+			select {
+			case <-m.inboundWake:
+			case <-m.closed:
+				return
+			}
+			m.smsMu.Lock()
+		}
+		idx := m.inbound[0]
+		m.inbound = m.inbound[1:]
+		m.smsMu.Unlock()
+		select {
+		case <-m.closed:
+			return
+		default:
+		}
+		m.readInbound(idx)
+	}
+}
+
+// readInbound reads the message at storage index idx and delivers it.
+func (m *Modem) readInbound(idx int) {
+	h := m.smsHandler()
+	if h == nil {
+		return // stays in storage; ReadStored picks it up
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, 2*m.opts.CommandTimeout)
 	defer cancel()
