@@ -38,7 +38,6 @@ type Outbox interface {
 	NextRetry(ctx context.Context) (time.Time, bool, error)
 }
 
-
 // Engine is what replies and delivery failures act on.
 type Engine interface {
 	Reply(ctx context.Context, number, text, via string) (escalation.ReplyResult, error)
