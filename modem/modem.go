@@ -71,12 +71,16 @@ type Modem struct {
 	inbound     []int
 	inboundWake chan struct{} // signals the inbound goroutine that inbound grew
 	inboundDone chan struct{} // closed when the inbound goroutine returns
+	// inboundLock (a channel, so waiting on it is durably blocked) is held
+	// while stored messages are read, handed to onSMS and deleted, by the
+	// inbound goroutine or by ReadStored: storage has one reader at a time,
+	// so a slot is deleted only after the message read from it was handed
+	// over, never after a newer message took the slot.
+	inboundLock chan struct{}
 
-	smsMu  sync.Mutex // guards the handlers below, inbound, delivering, pin, inited, lastReinit
+	smsMu  sync.Mutex // guards the handlers below, inbound, pin, inited, lastReinit
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
-	// delivering holds the storage indexes being handed to onSMS.
-	delivering map[int]bool
 	// Set by a successful Init, for re-init after a reboot.
 	onReboot   func(ctx context.Context, err error)
 	pin        string
@@ -117,23 +121,23 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Modem{
-		rw:         rw,
-		opts:       opts,
-		log:        log,
-		sem:        make(chan struct{}, 1),
-		urcs:       map[string]func(string){},
-		wake:       make(chan struct{}, 1),
-		closed:     make(chan struct{}),
-		readDone:   make(chan struct{}),
-		dispDone:   make(chan struct{}),
-		ctx:        ctx,
-		cancel:     cancel,
-		enc:        sms.NewEncoder(sms.AsSubmit),
-		callSem:    make(chan struct{}, 1),
-		delivering: map[int]bool{},
+		rw:       rw,
+		opts:     opts,
+		log:      log,
+		sem:      make(chan struct{}, 1),
+		urcs:     map[string]func(string){},
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+		readDone: make(chan struct{}),
+		dispDone: make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		enc:      sms.NewEncoder(sms.AsSubmit),
+		callSem:  make(chan struct{}, 1),
 
 		inboundWake: make(chan struct{}, 1),
 		inboundDone: make(chan struct{}),
+		inboundLock: make(chan struct{}, 1),
 	}
 	m.profile = Profiles["generic"]
 	if p, err := ProfileFor(opts.Profile); err == nil {

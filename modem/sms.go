@@ -126,6 +126,10 @@ func (m *Modem) readInbound(idx int) {
 	if h == nil {
 		return // stays in storage; ReadStored picks it up
 	}
+	if err := m.lockInbound(m.ctx); err != nil {
+		return
+	}
+	defer m.unlockInbound()
 	ctx, cancel := context.WithTimeout(m.ctx, 2*m.opts.CommandTimeout)
 	defer cancel()
 	info, err := m.Command(ctx, "AT+CMGR="+strconv.Itoa(idx))
@@ -145,22 +149,25 @@ func (m *Modem) readInbound(idx int) {
 	}
 }
 
-// deliver calls h and deletes the message if h accepted it. A message
-// already being delivered (ReadStored and a +CMTI for the same index at
-// once) is skipped, so h sees it once.
-func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
-	m.smsMu.Lock()
-	if m.delivering[msg.Index] {
-		m.smsMu.Unlock()
+// lockInbound takes inboundLock: one reader of the storage at a time.
+func (m *Modem) lockInbound(ctx context.Context) error {
+	select {
+	case m.inboundLock <- struct{}{}:
 		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.closed:
+		return ErrClosed
 	}
-	m.delivering[msg.Index] = true
-	m.smsMu.Unlock()
-	defer func() {
-		m.smsMu.Lock()
-		delete(m.delivering, msg.Index)
-		m.smsMu.Unlock()
-	}()
+}
+
+func (m *Modem) unlockInbound() { <-m.inboundLock }
+
+// deliver calls h and deletes the message if h accepted it; the caller
+// holds inboundLock, so the slot still holds msg. A message announced
+// twice (a +CMTI for a message ReadStored already handed over) finds its
+// slot empty the second time, so h sees it once.
+func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
 	if err := h(ctx, msg); err != nil {
 		return fmt.Errorf("SMS %d kept in storage: %w", msg.Index, err)
 	}
@@ -173,12 +180,17 @@ func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS)
 // ReadStored lists every message in storage (AT+CMGL=4) and feeds each
 // through the OnSMS handler and delete path. Call it after Init so replies
 // that arrived while the daemon was down are not lost. Errors of single
-// messages are joined; the others are still processed.
+// messages are joined; the others are still processed. It excludes the
+// inbound goroutine meanwhile, so its listing cannot go stale under it.
 func (m *Modem) ReadStored(ctx context.Context) error {
 	h := m.smsHandler()
 	if h == nil {
 		return errors.New("modem: ReadStored needs an OnSMS handler")
 	}
+	if err := m.lockInbound(ctx); err != nil {
+		return err
+	}
+	defer m.unlockInbound()
 	info, err := m.Command(ctx, "AT+CMGL=4")
 	if err != nil {
 		return err
