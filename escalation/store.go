@@ -36,7 +36,8 @@ type Store interface {
 	// ZoneAlarms lists zones raised by open incidents.
 	ZoneAlarms(ctx context.Context) ([]ZoneAlarm, error)
 	// Paging returns the open incidents that were paged to number and
-	// not yet acknowledged (what a reply without an id acts on).
+	// not yet acknowledged (what a call-back acknowledgement acts on; an
+	// SMS reply without an id acts on LastTold instead).
 	Paging(ctx context.Context, number string) ([]int64, error)
 	// LastTold returns the incidents named in the last page or digest sent
 	// to number by SMS, whatever their status now, oldest first; none if
