@@ -46,6 +46,7 @@ type Concat struct {
 // may call the Modem; it does not run on the URC dispatcher, so RING,
 // +CLIP and DTMF lines keep flowing while h stores a message. h should
 // only store the message and return: acting on it belongs to its owner.
+// It must not call ReadStored, which waits for it.
 func (m *Modem) OnSMS(h func(ctx context.Context, msg InboundSMS) error) {
 	m.smsMu.Lock()
 	m.onSMS = h
