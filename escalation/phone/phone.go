@@ -5,7 +5,8 @@
 // notifications from the store (most severe first), folds several pages to
 // one person into a digest, sends them through the modem and records each
 // outcome. Incoming SMS are stored before the modem deletes them and acted
-// on from the store, so a reply survives a crash at any point.
+// on from the store by one inbox goroutine (inbox.go), so a reply survives a
+// crash at any point and is acted on once.
 package phone
 
 import (
@@ -35,13 +36,6 @@ type Outbox interface {
 	Finish(ctx context.Context, ids []int64, o escalation.Outcome, now time.Time) error
 	RequeueInterrupted(ctx context.Context, now time.Time) (int, error)
 	NextRetry(ctx context.Context) (time.Time, bool, error)
-}
-
-// Inbox is the store's received-SMS table.
-type Inbox interface {
-	SaveReceived(ctx context.Context, m escalation.ReceivedSMS) (dup bool, err error)
-	Unprocessed(ctx context.Context) ([]escalation.ReceivedSMS, error)
-	MarkReceived(ctx context.Context, ids []int64, status, contactID, result string) error
 }
 
 // Engine is what replies and delivery failures act on.
@@ -77,6 +71,7 @@ type Phone struct {
 
 	wake      chan struct{}
 	wakeVoice chan struct{}
+	wakeInbox chan struct{} // a received SMS was stored (inbox.go)
 
 	ringMu     sync.Mutex // guards lastRing, lastRingAt
 	lastRing   string
@@ -98,7 +93,7 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
-		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1)}
 }
 
 // Wake tells the worker that the outbox changed.
@@ -130,17 +125,21 @@ func (p *Phone) Stats() Stats {
 }
 
 // Run sends queued messages until ctx ends. Messages a crash left half-sent
-// are queued again first, and replies stored but not yet acted on are
-// processed.
+// are queued again first. Run also owns the inbox goroutine (inbox.go), the
+// only one that acts on received SMS, starting with replies stored but not
+// yet acted on.
 func (p *Phone) Run(ctx context.Context) error {
 	if n, err := p.outbox.RequeueInterrupted(ctx, time.Now()); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("messages interrupted by a restart queued again", "count", n)
 	}
-	if err := p.ProcessInbox(ctx); err != nil {
-		p.log.Error("process stored replies", "err", err)
-	}
+	inboxDone := make(chan struct{})
+	defer func() { <-inboxDone }()
+	go func() {
+		defer close(inboxDone)
+		p.inboxLoop(ctx)
+	}()
 	if caller, ok := p.modem.(Caller); ok {
 		done := make(chan struct{})
 		defer func() { <-done }()
@@ -292,66 +291,4 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
-}
-
-// HandleSMS is the modem's handler for a received SMS: it stores the
-// message (the modem deletes it only after this returns nil) and then acts
-// on every complete message in the inbox.
-func (p *Phone) HandleSMS(ctx context.Context, msg modem.InboundSMS) error {
-	r := escalation.ReceivedSMS{
-		ReceivedAt: time.Now(),
-		Number:     msg.From,
-		Text:       msg.Text,
-		PDU:        msg.PDU,
-		SentAt:     msg.SentAt,
-	}
-	if msg.Concat != nil {
-		r.ConcatRef, r.ConcatTotal, r.ConcatSeq = msg.Concat.Ref, msg.Concat.Total, msg.Concat.Seq
-	}
-	if msg.DecodeErr != nil {
-		r.Text = ""
-		p.log.Warn("undecodable SMS stored", "from", msg.From, "err", msg.DecodeErr)
-	}
-	dup, err := p.inbox.SaveReceived(ctx, r)
-	if err != nil {
-		return err
-	}
-	if dup {
-		return nil // seen before a crash; already stored
-	}
-	if err := p.ProcessInbox(ctx); err != nil {
-		p.log.Error("process replies", "err", err)
-	}
-	return nil
-}
-
-// ProcessInbox acts on every stored, complete, unprocessed SMS.
-func (p *Phone) ProcessInbox(ctx context.Context) error {
-	msgs, err := p.inbox.Unprocessed(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		res, err := p.engine.Reply(ctx, m.Number, m.Text, "sms")
-		if err != nil {
-			return err
-		}
-		status, result := "processed", ""
-		switch {
-		case !res.Known:
-			status, result = "ignored", "unknown sender"
-			p.log.Warn("SMS from unknown number ignored", "from", m.Number, "text", m.Text)
-		case res.Err != nil:
-			result = "not understood: " + res.Err.Error()
-			p.log.Info("SMS reply not understood", "from", m.Number, "contact", res.Contact.ID, "text", m.Text)
-		default:
-			result = fmt.Sprintf("%s %v", res.Reply.Action, res.IDs)
-			p.log.Info("SMS reply", "from", m.Number, "contact", res.Contact.ID, "action", res.Reply.Action, "incidents", res.IDs)
-		}
-		if err := p.inbox.MarkReceived(ctx, m.PartIDs, status, res.Contact.ID, result); err != nil {
-			return err
-		}
-		p.Wake()
-	}
-	return nil
 }

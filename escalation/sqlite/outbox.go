@@ -19,9 +19,10 @@ func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) error {
 		incID = n.IncidentID
 	}
 	r, err := tx.Exec(`INSERT INTO outbox (incident_id, contact_id, channel, number, text, status, attempts,
-		policy_version, level, severity, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
-		incID, n.ContactID, string(n.Channel), n.Number, n.Text, n.PolicyVersion, n.Level, int(n.Severity), ms(now), ms(now))
+		policy_version, level, severity, created_at, updated_at, answer)
+		VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
+		incID, n.ContactID, string(n.Channel), n.Number, n.Text, n.PolicyVersion, n.Level, int(n.Severity), ms(now), ms(now),
+		string(n.Answer))
 	if err != nil {
 		return err
 	}
@@ -178,6 +179,11 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 		if o.Text != "" {
 			q += `, text = ?`
 			args = append(args, o.Text)
+		}
+		if o.Status == escalation.Sent {
+			// One SMS carried these rows: remember which, for LastTold.
+			q += `, sent_with = ?`
+			args = append(args, ids[0])
 		}
 		q += ` WHERE id IN (` + in + `) AND status = 'sending'`
 		if _, err := tx.Exec(q, append(args, idArgs...)...); err != nil {
