@@ -16,7 +16,7 @@ type IncidentRecord struct {
 	LastAlert  time.Time       `json:"last_alert_at"`
 	Escalation RecordPosition  `json:"escalation"`
 	Timeline   []TimelineEntry `json:"timeline"`
-	Pages      []ReplicaPage    `json:"pages,omitempty"`
+	Pages      []ReplicaPage   `json:"pages,omitempty"`
 	Zones      []string        `json:"zones,omitempty"`
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/cluster"
 	"github.com/tocsin-relay/tocsin/escalation/httpapi"
 	"github.com/tocsin-relay/tocsin/escalation/mqttapi"
 	"github.com/tocsin-relay/tocsin/escalation/panel"
@@ -49,6 +50,7 @@ type daemon struct {
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
 	chans   channelSet    // e-mail, push and webhook delivery (channels.go)
+	node    *cluster.Node // twin relays; nil alone (cluster.go)
 
 	policyMu sync.Mutex // serialises policy applies (file reload, API)
 }
@@ -125,7 +127,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if err != nil {
 		return err
 	}
-	d.engine = escalation.NewEngine(db, pol, log.With("part", "engine"))
+	store, err := d.startCluster(ctx) // twin relays: nil cluster section → db
+	if err != nil {
+		return err
+	}
+	d.engine = escalation.NewEngine(store, pol, log.With("part", "engine"))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -182,6 +188,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+	defer d.runCluster(run)()
 	if err := d.startChannels(ctx, run); err != nil {
 		return err
 	}
@@ -438,6 +445,7 @@ type statusDoc struct {
 	MQTT     any          `json:"mqtt,omitempty"`
 	// Channels: e-mail, push and webhook delivery health (channels.go).
 	Channels []escalation.ChannelHealth `json:"channels"`
+	Cluster  *cluster.Status            `json:"cluster,omitempty"` // twin relays (cluster.go)
 }
 
 type dbStatus struct {
@@ -483,6 +491,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 		s.MQTT = d.mqtt.Status()
 	}
 	s.Channels = d.channelStatus(ctx)
+	s.Cluster = d.clusterStatus()
 	return s
 }
 

@@ -413,7 +413,9 @@ func localRecord(tx *sql.Tx, id int64) (escalation.IncidentRecord, bool, error) 
 	return rec, true, rows.Err()
 }
 
-func mergedDetail(dup, into int64) string { return fmt.Sprintf("duplicate #%d merged into #%d", dup, into) }
+func mergedDetail(dup, into int64) string {
+	return fmt.Sprintf("duplicate #%d merged into #%d", dup, into)
+}
 
 func importOne(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Duration, now time.Time) (changed []int64, folded bool, err error) {
 	id := rec.Incident.ID
