@@ -1,7 +1,7 @@
 package modem
 
 import (
-		"errors"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"

@@ -103,6 +103,9 @@ type ModemConfig struct {
 	RingTimeout duration               `yaml:"ring_timeout"`
 	// PerMinute limits SMS per contact per minute (storm control).
 	SMSPerMinute int `yaml:"sms_per_minute"`
+	// HealthGrace is how long the modem may be unusable before the
+	// "tocsin" modem-health incident opens (default 5m; tests shorten it).
+	HealthGrace duration `yaml:"health_grace"`
 }
 
 // LogConfig selects log level and format.

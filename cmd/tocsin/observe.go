@@ -31,7 +31,7 @@ func (d *daemon) startObservability(run func(name string, fn func(ctx context.Co
 }
 
 func (d *daemon) modemMetrics() promexport.ModemStatus {
-	s := d.link.status()
+	s := d.modemStatus()
 	return promexport.ModemStatus{Up: s.Up, SignalDBm: s.SignalDBM, Registration: s.Registration}
 }
 

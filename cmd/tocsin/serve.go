@@ -26,6 +26,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
+	"github.com/tocsin-relay/tocsin/modem"
 )
 
 //go:embed demo/tocsin.yaml
@@ -42,7 +43,7 @@ type daemon struct {
 	db      *sqlite.DB
 	engine  *escalation.Engine
 	phone   *phone.Phone
-	link    *modemLink
+	modem   *modemParts
 	gpio    *device.Manager // nil with gpio.backend: none
 	mqtt    *mqttapi.Client // nil without an mqtt section
 	panel   *panel.Panel
@@ -138,38 +139,24 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}()
 	}
 
-	// Modem and SMS delivery.
-	pin, err := readSecret(cfg.Modem.PinFile)
+	// Modem (one supervisor) and delivery (one worker). The modem's
+	// handlers reach the worker, which exists by the time the supervisor
+	// runs.
+	d.modem, err = newModem(ctx, cfg, modemHandlers{
+		sms:  func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
+		call: func(ctx context.Context, n string, hangUp func(context.Context) error) { d.phone.HandleIncomingCall(ctx, n, hangUp) },
+	}, log.With("part", "modem"))
 	if err != nil {
-		return fmt.Errorf("modem.pin_file: %w", err)
-	}
-	d.link = &modemLink{cfg: cfg.Modem, log: log.With("part", "modem"), pin: pin, ingest: d.engine.Ingest}
-	d.phone = phone.New(d.link, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
-		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
-	d.link.onSMS = d.phone.HandleSMS
-	d.link.onCall = d.phone.HandleIncomingCall
-	if pk := cfg.Modem.PowerKey; pk != nil {
-		// The last rung of the recovery ladder: pulse the HAT's power key.
-		backendName := cfg.GPIO.Backend
-		if backendName == "none" {
-			backendName = device.BackendPeriph
-		}
-		b, err := device.OpenBackend(backendName)
-		if err != nil {
-			return fmt.Errorf("modem.power_key: %w", err)
-		}
-		key, err := device.OpenPowerKey(b, *pk)
-		if err != nil {
-			return fmt.Errorf("modem.power_key: %w", err)
-		}
-		defer key.Close()
-		d.link.powerKey = func(ctx context.Context) error { return key.PulsePowerKey(ctx, 0) }
-	}
-	if err := d.link.start(ctx); err != nil {
 		return err
 	}
+	defer d.modem.close()
+	d.phone = phone.New(d.modem.sup, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
 	d.engine.OnOutbox(d.phone.Wake)
-	run("modem", d.link.run)
+	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
+	run("modem-health", func(ctx context.Context) {
+		phone.NewModemHealth(d.modem.sup, d.engine, cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
+	})
 	run("phone", func(ctx context.Context) {
 		if err := d.phone.Run(ctx); err != nil {
 			log.Error("delivery worker stopped", "err", err)
@@ -402,7 +389,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
 	d.mountReport(srv)
-	if d.link.sim != nil {
+	if d.modem.sim != nil {
 		d.mountSimPhones(srv)
 	}
 	return srv
@@ -452,7 +439,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 		Version: version,
 		Uptime:  time.Since(d.started).Round(time.Second).String(),
 		Demo:    d.cfg.demo,
-		Modem:   d.link.status(),
+		Modem:   d.modemStatus(),
 		Engine:  engineStatus{LastTick: d.engine.LastTick().UTC().Format(time.RFC3339Nano)},
 	}
 	s.Database = dbStatus{Path: d.db.Path(), OK: true}
@@ -504,7 +491,7 @@ func (d *daemon) healthLight(ctx context.Context) {
 	defer t.Stop()
 	var h device.Health
 	for i := 0; ; i++ {
-		h.ModemDown = !d.link.status().Up
+		h.ModemDown = !d.modem.sup.State().Up
 		h.MQTTDown = d.mqtt != nil && !d.mqtt.Status().Connected
 		if i%30 == 0 {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -524,7 +511,7 @@ func (d *daemon) healthLight(ctx context.Context) {
 // received and a way to reply from it through the simulated modem, exactly
 // as a real reply arrives.
 func (d *daemon) mountSimPhones(srv *httpapi.Server) {
-	sim := d.link.sim
+	sim := d.modem.sim
 	srv.Handle("GET /api/v1/sim/phones", srv.Authenticated(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(sim.Messages())

@@ -4,13 +4,16 @@
 // It owns the outbox worker: the single goroutine that takes queued
 // notifications from the store (most severe first), folds several pages to
 // one person into a digest, sends them through the modem and records each
-// outcome. Incoming SMS are stored before the modem deletes them and acted
+// outcome. Each outcome follows the delivery contract of escalation
+// (delivery.go), decided by ClassifySMS and ClassifyCall: a modem that is
+// down or starting is not an attempt — the worker does not claim while it
+// is not up, hands back what it claimed when the modem went away under a
+// send, and is woken by the modem supervisor the moment the modem is up. Incoming SMS are stored before the modem deletes them and acted
 // on from the store, so a reply survives a crash at any point.
 package phone
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -24,9 +27,14 @@ import (
 	"github.com/tocsin-relay/tocsin/modem"
 )
 
-// Modem sends SMS. *modem.Modem implements it.
+// Modem sends SMS and says when it can. *modem.Supervisor implements it.
 type Modem interface {
 	SendSMS(ctx context.Context, number, text string) ([]int, error)
+	// Ready returns a channel that is closed while the modem is up: the
+	// worker's wake-up after an outage or at start.
+	Ready() <-chan struct{}
+	// Changed returns a channel closed at the modem's next state change.
+	Changed() <-chan struct{}
 }
 
 // Outbox is the store's notification queue.
@@ -34,6 +42,9 @@ type Outbox interface {
 	Claim(ctx context.Context, ch escalation.Channel, perMinute int, now time.Time) ([]escalation.Notification, error)
 	Finish(ctx context.Context, ids []int64, o escalation.Outcome, now time.Time) error
 	RequeueInterrupted(ctx context.Context, now time.Time) (int, error)
+	// Release hands claimed messages back uncounted (verdict Wait); note
+	// goes on the timeline the first time a message waits.
+	Release(ctx context.Context, ids []int64, note string, now time.Time) error
 	NextRetry(ctx context.Context) (time.Time, bool, error)
 }
 
@@ -59,7 +70,8 @@ type Options struct {
 	// PerMinute limits SMS per number per minute; pages beyond it wait and
 	// are folded into the next digest. Default 3.
 	PerMinute int
-	// MaxAttempts before a message is given up. Default 4.
+	// MaxAttempts before a message is given up. Default 4. Only attempts
+	// count (verdict Retry): waiting for the modem does not.
 	MaxAttempts int
 	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
 	RingTimeout time.Duration
@@ -149,15 +161,24 @@ func (p *Phone) Run(ctx context.Context) error {
 			p.callLoop(ctx, caller)
 		}()
 	}
+	var w waiter
 	for {
-		if ctx.Err() != nil {
+		if !p.awaitModem(ctx) {
 			return nil
 		}
-		busy, err := p.sendOne(ctx)
+		busy, err := p.sendOne(ctx, &w)
 		if err != nil {
 			p.log.Error("outbox", "err", err)
 		}
 		if busy {
+			continue
+		}
+		if w.waiting {
+			// The modem could not send: wait for it (a pause at most,
+			// cut short by its going down and coming back).
+			if !w.pause(ctx, p.modem) {
+				return nil
+			}
 			continue
 		}
 		wait := time.Minute
@@ -176,9 +197,74 @@ func (p *Phone) Run(ctx context.Context) error {
 	}
 }
 
+// awaitModem returns once the modem is up (at once when it is), false if
+// ctx ended first. It is the supervisor's wake-up, not a poll: nothing is
+// claimed, and so nothing counted, while there is no modem.
+func (p *Phone) awaitModem(ctx context.Context) bool {
+	select {
+	case <-p.modem.Ready():
+		return true
+	default:
+	}
+	select {
+	case <-p.modem.Ready():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// waiter paces a worker after a send the modem could not make (verdict
+// Wait) while the supervisor still says the modem is up (it has not noticed
+// yet, or the modem is up but not registered). The pause grows from 1s to
+// 30s and ends early when the modem's state changes; after a real attempt
+// it starts over. Each worker goroutine owns its waiter.
+type waiter struct {
+	waiting bool
+	next    time.Duration
+}
+
+// wait records a Wait verdict.
+func (w *waiter) wait() {
+	w.waiting = true
+	w.next = min(max(2*w.next, time.Second), 30*time.Second)
+}
+
+// done records a send that was an attempt (or needed no modem).
+func (w *waiter) done() { w.waiting, w.next = false, 0 }
+
+// pause sleeps w.next or until the modem goes down and comes back,
+// whichever is first; false if ctx ended.
+func (w *waiter) pause(ctx context.Context, m Modem) bool {
+	t := time.NewTimer(w.next)
+	defer t.Stop()
+	for {
+		changed := m.Changed()
+		select {
+		case <-m.Ready():
+		default:
+			// Down now: its coming back is the wake-up.
+			select {
+			case <-m.Ready():
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		select {
+		case <-t.C:
+			return true
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // sendOne claims and sends one SMS (or digest). It reports whether it did
-// anything, so the caller loops until the queue is empty.
-func (p *Phone) sendOne(ctx context.Context) (bool, error) {
+// anything, so the caller loops until the queue is empty; w says whether the
+// modem made it wait.
+func (p *Phone) sendOne(ctx context.Context, w *waiter) (bool, error) {
 	now := time.Now()
 	batch, err := p.outbox.Claim(ctx, escalation.SMS, p.opts.PerMinute, now)
 	if err != nil || len(batch) == 0 {
@@ -201,6 +287,7 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	refs, err := p.modem.SendSMS(ctx, first.Number, text)
 	now = time.Now()
 	if err == nil {
+		w.done()
 		p.sent.Add(1)
 		ref := joinInts(refs)
 		err := p.outbox.Finish(ctx, ids, escalation.Outcome{
@@ -217,14 +304,16 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	}
 	msg := err.Error()
 	p.lastErr.Store(&msg)
-	retry := first.Attempts < p.opts.MaxAttempts && modem.Temporary(err)
-	var cms *modem.CMSError
-	if errors.As(err, &cms) && cms.Code == 500 {
-		// "Unknown error" may mean the SMS left anyway. The modem has
-		// already retried it once; sending it again could page twice.
-		retry = false
+	verdict := ClassifySMS(err)
+	if verdict == escalation.Wait {
+		// Not an attempt: the rows go back uncounted and leave when the
+		// modem is up again, folded with whatever queued meanwhile.
+		w.wait()
+		p.log.Warn("SMS waits for the modem", "to", first.Number, "covers", len(batch), "err", err)
+		return false, p.outbox.Release(ctx, ids, fmt.Sprintf("SMS to %s waiting for the modem: %s", who, msg), now)
 	}
-	if retry {
+	w.done()
+	if verdict == escalation.Retry && first.Attempts < p.opts.MaxAttempts {
 		backoff := time.Duration(1<<min(first.Attempts, 6)) * time.Second
 		p.log.Warn("SMS failed, will retry", "to", first.Number, "attempt", first.Attempts, "err", err)
 		return true, p.outbox.Finish(ctx, ids, escalation.Outcome{
