@@ -143,8 +143,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	// handlers reach the worker, which exists by the time the supervisor
 	// runs.
 	d.modem, err = newModem(ctx, cfg, modemHandlers{
-		sms:  func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
-		call: func(ctx context.Context, n string, hangUp func(context.Context) error) { d.phone.HandleIncomingCall(ctx, n, hangUp) },
+		sms: func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
+		call: func(ctx context.Context, n string, hangUp func(context.Context) error) {
+			d.phone.HandleIncomingCall(ctx, n, hangUp)
+		},
 	}, log.With("part", "modem"))
 	if err != nil {
 		return err

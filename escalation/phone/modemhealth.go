@@ -111,4 +111,3 @@ func (h *ModemHealth) Observe(ctx context.Context, st modem.State) {
 		h.log.Error("modem unusable; health incident opened", "reason", st.Reason, "since", st.Since.Format(time.RFC3339))
 	}
 }
-

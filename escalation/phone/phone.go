@@ -35,6 +35,8 @@ type Modem interface {
 	Ready() <-chan struct{}
 	// Changed returns a channel closed at the modem's next state change.
 	Changed() <-chan struct{}
+	// State says why the modem is not up (State.Reason).
+	State() modem.State
 }
 
 // Outbox is the store's notification queue.
@@ -45,6 +47,9 @@ type Outbox interface {
 	// Release hands claimed messages back uncounted (verdict Wait); note
 	// goes on the timeline the first time a message waits.
 	Release(ctx context.Context, ids []int64, note string, now time.Time) error
+	// NoteWaiting notes on the timeline, once per message, that queued
+	// messages wait for the channel, without claiming them.
+	NoteWaiting(ctx context.Context, ch escalation.Channel, note string, now time.Time) (int, error)
 	NextRetry(ctx context.Context) (time.Time, bool, error)
 }
 
@@ -163,7 +168,7 @@ func (p *Phone) Run(ctx context.Context) error {
 	}
 	var w waiter
 	for {
-		if !p.awaitModem(ctx) {
+		if !p.awaitModem(ctx, escalation.SMS, p.wake) {
 			return nil
 		}
 		busy, err := p.sendOne(ctx, &w)
@@ -199,18 +204,29 @@ func (p *Phone) Run(ctx context.Context) error {
 
 // awaitModem returns once the modem is up (at once when it is), false if
 // ctx ended first. It is the supervisor's wake-up, not a poll: nothing is
-// claimed, and so nothing counted, while there is no modem.
-func (p *Phone) awaitModem(ctx context.Context) bool {
+// claimed, and so nothing counted, while there is no modem. Meanwhile each
+// page that becomes ready to leave on ch (at start, and at every wake of
+// the outbox) gets one timeline line saying it waits for the modem.
+func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-chan struct{}) bool {
 	select {
 	case <-p.modem.Ready():
 		return true
 	default:
 	}
-	select {
-	case <-p.modem.Ready():
-		return true
-	case <-ctx.Done():
-		return false
+	for {
+		note := "page waiting for the modem: " + p.modem.State().Reason
+		if n, err := p.outbox.NoteWaiting(ctx, ch, strings.TrimSuffix(note, ": "), time.Now()); err != nil {
+			p.log.Error("outbox", "err", err)
+		} else if n > 0 {
+			p.log.Warn("pages wait for the modem", "channel", ch, "count", n)
+		}
+		select {
+		case <-p.modem.Ready():
+			return true
+		case <-wake:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -233,8 +249,9 @@ func (w *waiter) wait() {
 // done records a send that was an attempt (or needed no modem).
 func (w *waiter) done() { w.waiting, w.next = false, 0 }
 
-// pause sleeps w.next or until the modem goes down and comes back,
-// whichever is first; false if ctx ended.
+// pause sleeps w.next or until the modem goes down (the worker then waits
+// for it to come back in awaitModem), whichever is first; false if ctx
+// ended.
 func (w *waiter) pause(ctx context.Context, m Modem) bool {
 	t := time.NewTimer(w.next)
 	defer t.Stop()
@@ -243,13 +260,7 @@ func (w *waiter) pause(ctx context.Context, m Modem) bool {
 		select {
 		case <-m.Ready():
 		default:
-			// Down now: its coming back is the wake-up.
-			select {
-			case <-m.Ready():
-				return true
-			case <-ctx.Done():
-				return false
-			}
+			return true // down now: its coming back is the wake-up (awaitModem)
 		}
 		select {
 		case <-t.C:

@@ -29,7 +29,7 @@ type Callbacks interface {
 func (p *Phone) callLoop(ctx context.Context, caller Caller) {
 	var w waiter
 	for {
-		if !p.awaitModem(ctx) {
+		if !p.awaitModem(ctx, escalation.Voice, p.wakeVoice) {
 			return
 		}
 		busy, err := p.callOne(ctx, caller, &w)

@@ -59,3 +59,28 @@ func (db *DB) Release(ctx context.Context, ids []int64, note string, now time.Ti
 		return nil
 	}))
 }
+
+// NoteWaiting records, on the timeline of every incident they page about,
+// that the messages queued on channel and ready to leave wait for it
+// (note says why), without claiming them: the worker does not claim while
+// its channel is down. Like Release it notes each message once. It returns
+// how many messages it noted.
+func (db *DB) NoteWaiting(ctx context.Context, ch escalation.Channel, note string, now time.Time) (int, error) {
+	var n int64
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail)
+			SELECT DISTINCT c.incident_id, ?, ?, ? FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
+			WHERE o.status = 'queued' AND o.channel = ? AND o.not_before <= ? AND o.waiting_since = 0`,
+			ms(now), escalation.KindNotify, note, string(ch), ms(now)); err != nil {
+			return err
+		}
+		r, err := tx.Exec(`UPDATE outbox SET waiting_since = ? WHERE status = 'queued' AND channel = ?
+			AND not_before <= ? AND waiting_since = 0`, ms(now), string(ch), ms(now))
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	return int(n), wrapErr("note waiting", err)
+}

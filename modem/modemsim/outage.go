@@ -65,14 +65,16 @@ func (s *Sim) FailSends(cmsCode, n int) {
 
 // HoldSends holds the answer to every AT+CMGS (after the PDU) until release
 // is called: the message is in the module, the client waits for "+CMGS".
-// A test kills the client in that moment. While an answer is held the sim
-// reads nothing more, like a module busy with the network.
-func (s *Sim) HoldSends() (release func()) {
+// held receives a value each time an answer starts being held, so a test
+// can kill the client in that moment. While an answer is held the sim reads
+// nothing more, like a module busy with the network.
+func (s *Sim) HoldSends() (held <-chan struct{}, release func()) {
 	ch := make(chan struct{})
+	h := make(chan struct{}, 16)
 	s.mu.Lock()
-	s.hold = ch
+	s.hold, s.held = ch, h
 	s.mu.Unlock()
-	return func() {
+	return h, func() {
 		s.mu.Lock()
 		if s.hold == ch {
 			s.hold = nil
@@ -80,4 +82,13 @@ func (s *Sim) HoldSends() (release func()) {
 		s.mu.Unlock()
 		close(ch)
 	}
+}
+
+// SetAnswerDelay makes every command take d before it is answered, like a
+// module busy after power-up: bring-up then takes noticeably long, so a
+// test can page while the modem is still starting.
+func (s *Sim) SetAnswerDelay(d time.Duration) {
+	s.mu.Lock()
+	s.answerDelay = d
+	s.mu.Unlock()
 }

@@ -24,15 +24,16 @@ func TestFailSendsAndHold(t *testing.T) {
 		c.send(fmt.Sprintf("AT+CMGS=%d\r", n), "> ")
 		c.send(pdu+"\x1a", "+CMS ERROR: 500\r\n")
 	}
-	release := s.HoldSends()
+	held, release := s.HoldSends()
 	c.send(fmt.Sprintf("AT+CMGS=%d\r", n), "> ")
 	if _, err := c.conn.Write([]byte(pdu + "\x1a")); err != nil {
 		t.Fatal(err)
 	}
+	<-held
 	select {
 	case m := <-s.Sent():
 		t.Fatalf("answered while held: %+v", m)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	release()
 	c.expect("+CMGS: 1\r\n\r\nOK\r\n")

@@ -99,15 +99,19 @@ type Sim struct {
 	// hold, when set, holds every AT+CMGS answer until it is closed
 	// (HoldSends).
 	hold chan struct{}
+	held chan struct{} // told when an answer starts being held
 	// unplugged: UnplugFor's window; the sim is deaf and the line is
 	// hung up again whenever a client opens it.
 	unplugged bool
-	mr        int
-	store     map[int]*stored
-	partial   map[string][]SentPart // concatenated parts by destination and reference
-	history   []SentSMS
-	messages  []PhoneMessage
-	commands  []string
+	// answerDelay is how long every command takes before its answer
+	// (SetAnswerDelay).
+	answerDelay time.Duration
+	mr          int
+	store       map[int]*stored
+	partial     map[string][]SentPart // concatenated parts by destination and reference
+	history     []SentSMS
+	messages    []PhoneMessage
+	commands    []string
 	// onCommand, if set, sees every command line as it arrives (benchmarks
 	// time the serial line with it).
 	onCommand  func(line string, at time.Time)
@@ -483,10 +487,13 @@ const imei = "867584030012344"
 func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 	s.mu.Lock()
 	s.commands = append(s.commands, line)
-	hook := s.onCommand
+	hook, slow := s.onCommand, s.answerDelay
 	s.mu.Unlock()
 	if hook != nil {
 		hook(line, time.Now())
+	}
+	if slow > 0 {
+		time.Sleep(slow) // a slow module: the Serve goroutine is the module
 	}
 	up := strings.ToUpper(line)
 	if !strings.HasPrefix(up, "AT") {
@@ -695,9 +702,13 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 		}
 	}
 	s.mu.Lock()
-	delay, simFailure, reg, hold := s.sendDelay, s.simFailure, s.reg, s.hold
+	delay, simFailure, reg, hold, held := s.sendDelay, s.simFailure, s.reg, s.hold, s.held
 	s.mu.Unlock()
 	if hold != nil {
+		select {
+		case held <- struct{}{}:
+		default:
+		}
 		select {
 		case <-hold:
 		case <-ctx.Done():
