@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/modem/modemsim"
 )
 
 // Modem outages shorter than the modem-health rule never fail a page:
@@ -33,7 +34,12 @@ func pagesWaitOut(t *testing.T, e *e2e, outage func()) {
 	seen := map[int64]bool{}
 	sms := 0
 	for len(seen) < len(want) {
-		got := e.nextSMS()
+		var got modemsim.SentSMS
+		select {
+		case got = <-e.sim.Sent():
+		case <-time.After(3 * time.Minute): // the outage plus the ladder's climb and backoff
+			t.Fatalf("pages %v not all on the wire 3 minutes after the outage began\n%s", want, e.logText())
+		}
 		if got.To != "+819012345678" {
 			t.Fatalf("SMS to %s during the outage test: %+v (only tanaka is paged at level 1)", got.To, got)
 		}
@@ -181,7 +187,7 @@ settings:
 }
 
 // logTime reads the time= of the last line of log (the text handler).
-func logTime(t *testing.T, log string) time.Time {
+func logTime(t testing.TB, log string) time.Time {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
 	last := lines[len(lines)-1]
