@@ -338,3 +338,7 @@ func (s *Supervisor) observe(info Info, err error, edit func(*State)) {
 		s.cfg.OnState(st)
 	}
 }
+
+// Up reports whether the modem is up (State().Up): what the status light
+// shows.
+func (s *Supervisor) Up() bool { return s.State().Up }

@@ -210,7 +210,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 				log.Error("panel stopped", "err", err)
 			}
 		})
-		run("health-light", d.healthLight)
+		var mq panel.Connected // the status light blinks MQTT's code only with MQTT
+		if d.mqtt != nil {
+			mq = d.mqtt
+		}
+		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq)
+		run("health-light", func(ctx context.Context) { light.Run(ctx) })
 	}
 
 	// HTTP.
@@ -482,31 +487,6 @@ func (d *daemon) press(ctx context.Context, input string, long bool) error {
 		return err
 	}
 	return nil
-}
-
-// healthLight shows Tocsin's own health on the status outputs: steady when
-// all is well, blink codes for a down modem or a failing database. The
-// modem is looked at every second; the database (a write, so it is done
-// sparingly on an SD card) every 30 seconds.
-func (d *daemon) healthLight(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var h device.Health
-	for i := 0; ; i++ {
-		h.ModemDown = !d.modem.sup.State().Up
-		h.MQTTDown = d.mqtt != nil && !d.mqtt.Status().Connected
-		if i%30 == 0 {
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			h.DatabaseError = d.db.Ping(pctx) != nil && ctx.Err() == nil
-			cancel()
-		}
-		d.gpio.SetHealth(h)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // mountSimPhones adds the demo's simulated phones: what each number
