@@ -49,8 +49,7 @@ type daemon struct {
 	panel   *panel.Panel
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
-
-	policyMu sync.Mutex // serialises policy applies (file reload, API)
+	policy  *policyfile.Keeper
 }
 
 func cmdServe(ctx context.Context, args []string, reload <-chan struct{}) error {
@@ -121,11 +120,18 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	defer db.Close()
 	d.db = db
 
-	pol, err := d.initialPolicy(ctx)
+	// The engine, and the policy it runs (policy_file, else the newest
+	// stored version, else the demo's).
+	d.engine = escalation.NewEngine(db, nil, log.With("part", "engine"))
+	var fallback *policyfile.Fallback
+	if cfg.demo {
+		fallback = &policyfile.Fallback{Name: "demo/policy.yaml", Data: demoPolicy}
+	}
+	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, log)
+	pol, err := d.policy.Start(ctx)
 	if err != nil {
 		return err
 	}
-	d.engine = escalation.NewEngine(db, pol, log.With("part", "engine"))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -250,9 +256,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if cfg.demo {
 		log.Info("demo: console http://" + ln.Addr().String() + "/ (user demo, password demo); API token \"demo\"")
 	}
-	if cfg.PolicyFile != "" {
-		run("policy-watch", d.watchPolicyFile)
-	}
+	run("policy-watch", func(ctx context.Context) { d.policy.Watch(ctx) })
 	sdNotifyReady(log)
 	run("watchdog", func(ctx context.Context) { sdWatchdog(ctx, d.engine.LastTick, log) })
 
@@ -276,93 +280,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 				log.Info("SIGHUP: no policy_file configured; nothing to reload")
 				continue
 			}
-			if _, err := d.applyPolicyFile(ctx, "SIGHUP"); err != nil {
+			if _, err := d.policy.ApplyFile(ctx, "SIGHUP"); err != nil {
 				log.Error("policy reload rejected; the running policy is unchanged", "err", err)
 			}
 		}
 	}
-}
-
-// initialPolicy applies policy_file (or the demo policy) at start, or uses
-// the newest stored policy.
-func (d *daemon) initialPolicy(ctx context.Context) (*escalation.Policy, error) {
-	switch {
-	case d.cfg.PolicyFile != "":
-		return d.applyPolicyFile(ctx, "start")
-	case d.cfg.demo:
-		if p, _, _, err := d.db.CurrentPolicy(ctx); err == nil {
-			return p, nil
-		}
-		return d.applyPolicy(ctx, "demo/policy.yaml", demoPolicy, "demo")
-	}
-	p, _, _, err := d.db.CurrentPolicy(ctx)
-	if escalation.KindOf(err) == escalation.NotFound {
-		d.log.Warn("no policy applied yet: alerts are recorded but nobody is paged; run `tocsin policy apply FILE`")
-		return &escalation.Policy{}, nil
-	}
-	return p, err
-}
-
-// watchPolicyFile applies policy_file again when it changes on disk (an
-// editor's save, a config-management push). A file that does not pass
-// validation is reported and the running policy stays.
-func (d *daemon) watchPolicyFile(ctx context.Context) {
-	stamp := func() string {
-		fi, err := os.Stat(d.cfg.PolicyFile)
-		if err != nil {
-			return "missing"
-		}
-		return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
-	}
-	last := stamp()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := stamp()
-		if now == last || now == "missing" {
-			continue
-		}
-		last = now
-		if _, err := d.applyPolicyFile(ctx, "file change"); err != nil {
-			d.log.Error("changed policy file rejected; the running policy is unchanged", "file", d.cfg.PolicyFile, "err", err)
-		}
-	}
-}
-
-func (d *daemon) applyPolicyFile(ctx context.Context, by string) (*escalation.Policy, error) {
-	data, err := os.ReadFile(d.cfg.PolicyFile)
-	if err != nil {
-		return nil, err
-	}
-	return d.applyPolicy(ctx, d.cfg.PolicyFile, data, by)
-}
-
-// applyPolicy validates and stores a policy and hands it to the engine. A
-// rejected policy changes nothing.
-func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by string) (*escalation.Policy, error) {
-	d.policyMu.Lock()
-	defer d.policyMu.Unlock()
-	p, err := policyfile.Load(name, data)
-	if err != nil {
-		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
-	}
-	v, changed, err := d.db.ApplyPolicy(ctx, p, data, by, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	p.Version = v.Version
-	if d.engine != nil {
-		d.engine.SetPolicy(p)
-	}
-	if changed {
-		d.log.Info("policy applied", "version", v.Version, "hash", v.Hash[:12], "by", by, "from", name)
-	}
-	return p, nil
 }
 
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
@@ -384,7 +306,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 			return policyfile.Marshal(d.engine.Policy())
 		},
 		PolicyPut: func(ctx context.Context, body []byte, by string) (any, error) {
-			p, err := d.applyPolicy(ctx, "request", body, by)
+			p, err := d.policy.Apply(ctx, "request", body, by)
 			if err != nil {
 				return nil, err
 			}

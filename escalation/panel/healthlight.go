@@ -21,7 +21,9 @@ type HealthOutputs interface {
 type ModemUp interface{ Up() bool }
 
 // Pinger checks the database with a write. *sqlite.DB implements it.
-type Pinger interface{ Ping(ctx context.Context) error }
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // Connected reports whether the MQTT broker is reachable.
 type Connected interface{ Connected() bool }
