@@ -30,6 +30,17 @@ type modemHandlers struct {
 	call func(ctx context.Context, number string, hangUp func(ctx context.Context) error)
 }
 
+// modemHandlers hands what the modem hears to the delivery worker (which
+// exists by the time the supervisor runs).
+func (d *daemon) modemHandlers() modemHandlers {
+	return modemHandlers{
+		sms: func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
+		call: func(ctx context.Context, n string, hangUp func(context.Context) error) {
+			d.phone.HandleIncomingCall(ctx, n, hangUp)
+		},
+	}
+}
+
 // newModem builds the supervisor from the config: the port (or the
 // simulator), the PIN, the power-key rung of the recovery ladder, and the
 // handlers registered on every Modem it opens. Stored replies are read
@@ -99,46 +110,4 @@ func (p *modemParts) readStored(ctx context.Context, m *modem.Modem) {
 	if err := m.ReadStored(rctx); err != nil {
 		p.log.Error("read stored SMS", "err", err)
 	}
-}
-
-// modemStatus is the modem part of /api/v1/status.
-type modemStatus struct {
-	Up           bool   `json:"up"`
-	Device       string `json:"device"`
-	Simulated    bool   `json:"simulated"`
-	Model        string `json:"model,omitempty"`
-	Manufacturer string `json:"manufacturer,omitempty"`
-	Firmware     string `json:"firmware,omitempty"`
-	IMEI         string `json:"imei,omitempty"`
-	SIM          string `json:"sim,omitempty"`
-	SignalDBM    int    `json:"signal_dbm"`
-	SignalKnown  bool   `json:"signal_known"`
-	Registration string `json:"registration,omitempty"`
-	Operator     string `json:"operator,omitempty"`
-	Profile      string `json:"profile,omitempty"`
-	Recovered    string `json:"recovered_by,omitempty"`
-	LastError    string `json:"last_error,omitempty"`
-	Since        string `json:"since,omitempty"`
-	HealthAlarm  bool   `json:"health_incident_open"`
-}
-
-// modemStatus reads the supervisor's State.
-func (d *daemon) modemStatus() modemStatus {
-	st := d.modem.sup.State()
-	s := modemStatus{Up: st.Up, Device: d.cfg.Modem.Device, Simulated: d.modem.sim != nil, HealthAlarm: st.Down}
-	if !st.OK || !st.Up {
-		s.LastError = st.Reason
-	}
-	if st.Up {
-		i := st.Info
-		s.Model, s.Manufacturer, s.Firmware, s.IMEI = i.Model, i.Manufacturer, i.Firmware, i.IMEI
-		s.SIM, s.SignalDBM, s.SignalKnown = i.SIM, i.SignalDBm, i.SignalKnown
-		s.Registration, s.Operator = i.Registration.String(), i.Operator
-		if m := d.modem.sup.Modem(); m != nil {
-			s.Profile = m.Profile().Name
-		}
-		s.Since = st.LastUp.UTC().Format(time.RFC3339)
-		s.Recovered = st.Rung.String()
-	}
-	return s
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
-	"github.com/tocsin-relay/tocsin/modem"
+	"github.com/tocsin-relay/tocsin/escalation/status"
 )
 
 //go:embed demo/tocsin.yaml
@@ -148,12 +148,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	// Modem (one supervisor) and delivery (one worker). The modem's
 	// handlers reach the worker, which exists by the time the supervisor
 	// runs.
-	d.modem, err = newModem(ctx, cfg, modemHandlers{
-		sms: func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
-		call: func(ctx context.Context, n string, hangUp func(context.Context) error) {
-			d.phone.HandleIncomingCall(ctx, n, hangUp)
-		},
-	}, log.With("part", "modem"))
+	d.modem, err = newModem(ctx, cfg, d.modemHandlers(), log.With("part", "modem"))
 	if err != nil {
 		return err
 	}
@@ -224,27 +219,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		run("health-light", func(ctx context.Context) { light.Run(ctx) })
 	}
 
-	// HTTP.
-	tokens, err := cfg.tokens()
+	// HTTP: the API, the console, metrics.
+	hs, ln, err := d.listenHTTP(ctx)
 	if err != nil {
 		return err
-	}
-	srv := d.httpServer(tokens)
-	if err := d.mountConsole(ctx, srv, tokens); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	if t := cfg.HTTP.TLS; t != nil {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return fmt.Errorf("http.tls: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	run("http", func(ctx context.Context) {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -264,16 +242,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		select {
 		case err := <-fatal:
 			log.Error("stopping", "err", err)
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			hs.Shutdown(sctx)
-			scancel()
+			shutdownHTTP(hs)
 			return err
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sdNotifyStopping()
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			hs.Shutdown(sctx)
-			scancel()
+			shutdownHTTP(hs)
 			return nil
 		case <-reload:
 			if cfg.PolicyFile == "" {
@@ -285,6 +259,41 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 			}
 		}
 	}
+}
+
+// listenHTTP builds the HTTP server (API, console, metrics) and opens its
+// listener (with TLS when configured).
+func (d *daemon) listenHTTP(ctx context.Context) (*http.Server, net.Listener, error) {
+	tokens, err := d.cfg.tokens()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := d.httpServer(tokens)
+	if err := d.mountConsole(ctx, srv, tokens); err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http.listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	if t := d.cfg.HTTP.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("http.tls: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	return hs, ln, nil
+}
+
+// shutdownHTTP lets requests in flight finish, for at most 5 seconds.
+func shutdownHTTP(hs *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(ctx)
 }
 
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
@@ -334,62 +343,18 @@ func (d *daemon) health(ctx context.Context) error {
 	return nil
 }
 
-type statusDoc struct {
-	Version  string       `json:"version"`
-	Uptime   string       `json:"uptime"`
-	Demo     bool         `json:"demo,omitempty"`
-	Database dbStatus     `json:"database"`
-	Engine   engineStatus `json:"engine"`
-	Modem    modemStatus  `json:"modem"`
-	Outbox   outboxStatus `json:"outbox"`
-	Policy   any          `json:"policy"`
-	GPIO     any          `json:"gpio,omitempty"`
-	MQTT     any          `json:"mqtt,omitempty"`
-}
-
-type dbStatus struct {
-	Path  string `json:"path"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-}
-
-type engineStatus struct {
-	LastTick string `json:"last_tick"`
-	Open     int    `json:"open_incidents"`
-}
-
-type outboxStatus struct {
-	Depth int `json:"depth"`
-	phone.Stats
-}
-
-func (d *daemon) status(ctx context.Context) statusDoc {
-	s := statusDoc{
-		Version: version,
-		Uptime:  time.Since(d.started).Round(time.Second).String(),
-		Demo:    d.cfg.demo,
-		Modem:   d.modemStatus(),
-		Engine:  engineStatus{LastTick: d.engine.LastTick().UTC().Format(time.RFC3339Nano)},
-	}
-	s.Database = dbStatus{Path: d.db.Path(), OK: true}
-	if err := d.db.Check(ctx); err != nil {
-		s.Database.OK, s.Database.Error = false, err.Error()
-	}
-	depth, _ := d.db.OutboxDepth(ctx)
-	s.Outbox = outboxStatus{Depth: depth, Stats: d.phone.Stats()}
-	if open, err := d.engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000}); err == nil {
-		s.Engine.Open = len(open)
-	}
-	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
-		s.Policy = v
-	}
+// status is GET /api/v1/status: the document is built by escalation/status
+// from the parts wired here.
+func (d *daemon) status(ctx context.Context) status.Doc {
+	p := status.Parts{Version: version, Started: d.started, Demo: d.cfg.demo, Store: d.db, Engine: d.engine,
+		Modem: d.modem.sup, Device: d.cfg.Modem.Device, Simulated: d.modem.sim != nil, Delivery: d.phone}
 	if d.gpio != nil {
-		s.GPIO = gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()}
+		p.GPIO = func() any { return gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()} }
 	}
 	if d.mqtt != nil {
-		s.MQTT = d.mqtt.Status()
+		p.MQTT = func() any { return d.mqtt.Status() }
 	}
-	return s
+	return status.Build(ctx, p)
 }
 
 type gpioStatus struct {

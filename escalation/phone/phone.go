@@ -131,11 +131,7 @@ func (p *Phone) Wake() {
 }
 
 // Stats reports delivery counters for /api/v1/status.
-type Stats struct {
-	Sent      int64  `json:"sent"`
-	Failed    int64  `json:"failed"`
-	LastError string `json:"last_error,omitempty"`
-}
+type Stats = escalation.DeliveryStats
 
 // Stats returns delivery counters.
 func (p *Phone) Stats() Stats {
