@@ -279,6 +279,11 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if c.Modem.RingTimeout == 0 {
 		c.Modem.RingTimeout = duration(45 * time.Second)
 	}
+	if c.Modem.HealthGrace == 0 {
+		c.Modem.HealthGrace = duration(5 * time.Minute)
+	} else if c.Modem.HealthGrace < duration(10*time.Second) {
+		bad("modem.health_grace: at least 10s (default 5m)", "modem", "health_grace")
+	}
 	if c.GPIO.Backend != "none" {
 		if err := c.GPIO.Validate(); err != nil {
 			for _, msg := range strings.Split(err.Error(), "\n") {

@@ -282,8 +282,14 @@ func (e *e2e) nextSMS() modemsim.SentSMS {
 // waits on the log itself, never by sleeping.
 func (e *e2e) waitLog(from int, substr string) int {
 	e.t.Helper()
+	return e.waitLogWithin(from, substr, 30*time.Second)
+}
+
+// waitLogWithin is waitLog with another bound than 30 s.
+func (e *e2e) waitLogWithin(from int, substr string, within time.Duration) int {
+	e.t.Helper()
 	timedOut := false
-	timer := time.AfterFunc(30*time.Second, func() {
+	timer := time.AfterFunc(within, func() {
 		e.logMu.Lock()
 		timedOut = true
 		e.logMu.Unlock()
@@ -304,7 +310,7 @@ func (e *e2e) waitLog(from int, substr string) int {
 			}
 		}
 		if timedOut {
-			e.t.Fatalf("daemon log has no %q after 30s:\n%s", substr, text)
+			e.t.Fatalf("daemon log has no %q after %s:\n%s", substr, within, text)
 		}
 		e.logCond.Wait()
 	}

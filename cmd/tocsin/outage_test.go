@@ -24,12 +24,22 @@ var incidentRef = regexp.MustCompile(`#(\d+)`)
 // that none failed, that no incident moved to level 2, that the boss got
 // nothing, and that each timeline says why its page waited.
 func pagesWaitOut(t *testing.T, e *e2e, outage func()) {
+	pagesWaitOutExcept(t, e, "", outage, nil)
+}
+
+// pagesWaitOutExcept is pagesWaitOut where SMS to other (a number paged
+// by the health incident) are allowed, and during runs after the alerts
+// are posted, while the outage lasts.
+func pagesWaitOutExcept(t *testing.T, e *e2e, other string, outage, during func()) {
 	outage()
 	start := time.Now()
 	want := map[int64]bool{}
 	for _, s := range []string{"Spindle vibration", "Hydraulic pressure low", "Coolant flow"} {
 		res := e.alert(map[string]any{"service": "press-line-1", "summary": s, "severity": "error"})
 		want[res.IncidentID] = true
+	}
+	if during != nil {
+		during()
 	}
 	seen := map[int64]bool{}
 	sms := 0
@@ -39,6 +49,9 @@ func pagesWaitOut(t *testing.T, e *e2e, outage func()) {
 		case got = <-e.sim.Sent():
 		case <-time.After(3 * time.Minute): // the outage plus the ladder's climb and backoff
 			t.Fatalf("pages %v not all on the wire 3 minutes after the outage began\n%s", want, e.logText())
+		}
+		if got.To == other {
+			continue
 		}
 		if got.To != "+819012345678" {
 			t.Fatalf("SMS to %s during the outage test: %+v (only tanaka is paged at level 1)", got.To, got)
@@ -72,7 +85,7 @@ func pagesWaitOut(t *testing.T, e *e2e, outage func()) {
 		}
 	}
 	for _, s := range e.sim.History() {
-		if s.To != "+819012345678" {
+		if s.To != "+819012345678" && s.To != other {
 			t.Errorf("SMS to %s: %q", s.To, s.Text)
 		}
 	}
@@ -241,4 +254,45 @@ func TestKilledMidSendNotedOnTimeline(t *testing.T) {
 	if noted < 0 || resent < noted {
 		t.Errorf("timeline %+v: want \"interrupted by restart; may have been sent\" before the page is sent again", inc.Timeline)
 	}
+}
+
+// A long outage: the modem stops answering for longer than the
+// modem-health rule (shortened here with modem.health_grace; 5 minutes by
+// default, proven at full length in TestModemHealthIncidentAndDigest). The
+// "tocsin" health incident opens, the pages keep waiting, and when the
+// modem answers again tanaka gets one digest of his three pages; nothing is
+// lost and nothing failed.
+func TestLongOutageOpensHealthIncident(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute-long outage")
+	}
+	policy := strings.Replace(testPolicy("4m"), "services:\n", `services:
+  - {id: tocsin, name: Tocsin itself, escalation_policy: self}
+`, 1)
+	policy = strings.Replace(policy, "escalation_policies:\n", `escalation_policies:
+  - id: self
+    levels:
+      - after: 0s
+        notify:
+          - {contact: boss, via: [sms]}
+`, 1)
+	e := newE2EWith(t, policy, "  health_grace: 15s")
+	e.start()
+	from := e.logLen()
+	var (
+		once sync.Once
+		open bool
+	)
+	pagesWaitOutExcept(t, e, "+819011112222", func() { e.sim.SilentFor(60 * time.Second) }, func() {
+		once.Do(func() {
+			e.waitLogWithin(from, "health incident opened", 2*time.Minute)
+			open = true
+		})
+	})
+	if !open {
+		t.Fatal("the health incident never opened")
+	}
+	var incs []escalation.Incident
+	e.api("GET", "/api/v1/incidents?service=tocsin", nil, &incs)
+	t.Logf("health incidents: %+v", incs)
 }
