@@ -91,6 +91,7 @@ func (h *ModemHealth) Observe(ctx context.Context, st modem.State) {
 	default:
 		return
 	}
+	wasOpen := h.open
 	if st.Down {
 		h.open, h.healthy = true, false
 	} else {
@@ -107,7 +108,10 @@ func (h *ModemHealth) Observe(ctx context.Context, st modem.State) {
 		h.log.Error("modem health incident", "err", err)
 		return
 	}
-	if ev.Action == escalation.Trigger {
+	switch {
+	case ev.Action == escalation.Trigger:
 		h.log.Error("modem unusable; health incident opened", "reason", st.Reason, "since", st.Since.Format(time.RFC3339))
+	case wasOpen:
+		h.log.Info("modem healthy again; health incident resolved")
 	}
 }
