@@ -275,6 +275,7 @@ func (p *Phone) sendOne(ctx context.Context, w *waiter) (bool, error) {
 	now := time.Now()
 	batch, err := p.outbox.Claim(ctx, escalation.SMS, p.opts.PerMinute, now)
 	if err != nil || len(batch) == 0 {
+		w.waiting = false // nothing to wait with: idle until woken
 		return false, err
 	}
 	first := batch[0]

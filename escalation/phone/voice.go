@@ -74,6 +74,7 @@ func speech(inc escalation.Incident) string {
 func (p *Phone) callOne(ctx context.Context, caller Caller, w *waiter) (bool, error) {
 	batch, err := p.outbox.Claim(ctx, escalation.Voice, 0, time.Now())
 	if err != nil || len(batch) == 0 {
+		w.waiting = false // nothing to wait with: idle until woken
 		return false, err
 	}
 	n := batch[0]
