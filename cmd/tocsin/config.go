@@ -106,6 +106,9 @@ type ModemConfig struct {
 	RingTimeout duration               `yaml:"ring_timeout"`
 	// PerMinute limits SMS per contact per minute (storm control).
 	SMSPerMinute int `yaml:"sms_per_minute"`
+	// HealthGrace is how long the modem may be unusable before the
+	// "tocsin" modem-health incident opens (default 5m; tests shorten it).
+	HealthGrace duration `yaml:"health_grace"`
 }
 
 // LogConfig selects log level and format.
@@ -281,6 +284,11 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	}
 	if c.Modem.RingTimeout == 0 {
 		c.Modem.RingTimeout = duration(45 * time.Second)
+	}
+	if c.Modem.HealthGrace == 0 {
+		c.Modem.HealthGrace = duration(5 * time.Minute)
+	} else if c.Modem.HealthGrace < duration(10*time.Second) {
+		bad("modem.health_grace: at least 10s (default 5m)", "modem", "health_grace")
 	}
 	if c.GPIO.Backend != "none" {
 		if err := c.GPIO.Validate(); err != nil {
