@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,15 +53,15 @@ func writeJSONError(w http.ResponseWriter, code int, msg, field string) {
 // MTTA and MTTR (p50/p95), per person the pages received by business,
 // off and sleep hours.
 func cmdReport(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs := newFlags("report")
 	cf := addClientFlags(fs)
 	since := fs.String("since", "30d", "how far back: incidents created in this span (30d, 12h, ...)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		return errors.New("usage: tocsin report [--since 30d] [--json]")
+		return usagef("report", "unexpected argument %q", fs.Arg(0))
 	}
 	if d, err := escalation.ParseDuration(*since); err != nil || d <= 0 {
 		return fmt.Errorf("--since %q: want a positive duration such as 30d or 12h", *since)
