@@ -262,8 +262,9 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "#%d [%s] %s: %s\nstatus %s, level %d, %d alert(s), source %s, dedup key %s\n",
 		inc.ID, inc.Severity, inc.Service, inc.Summary, inc.Status, inc.Level, inc.AlertCount, inc.Source, inc.DedupKey)
+	loc := c.zone(ctx)
 	for _, e := range inc.Timeline {
-		fmt.Fprintf(out, "  %s  %-12s %s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
+		fmt.Fprintf(out, "  %s  %-12s %s\n", clock(e.At, loc), e.Kind, e.Detail)
 	}
 	return nil
 }
@@ -326,6 +327,7 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, res)
 	}
+	loc := c.zone(ctx)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL")
 	for _, o := range res {
@@ -335,7 +337,7 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 		}
 		until := "-"
 		if !o.Until.IsZero() {
-			until = o.Until.Format(time.RFC3339)
+			until = clock(o.Until, loc)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Schedule, who, until)
 	}
@@ -345,6 +347,7 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 func cmdStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("status")
 	cf := addClientFlags(fs)
+	asJSON := fs.Bool("json", false, "print the whole status document as JSON")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
@@ -359,11 +362,15 @@ func cmdStatus(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.do(ctx, "GET", "/api/v1/status", nil, &raw); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	json.Indent(&buf, raw, "", "  ")
-	buf.WriteByte('\n')
-	_, err = buf.WriteTo(out)
-	return err
+	if *asJSON {
+		var buf bytes.Buffer
+		json.Indent(&buf, raw, "", "  ")
+		buf.WriteByte('\n')
+		_, err = buf.WriteTo(out)
+		return err
+	}
+	pol, _ := c.policy(ctx) // the summary without it lacks only names and warnings
+	return printStatus(out, raw, pol)
 }
 
 func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
@@ -488,12 +495,13 @@ func cmdSim(ctx context.Context, args []string, out io.Writer) error {
 		if err := c.do(ctx, "GET", "/api/v1/sim/phones", nil, &msgs); err != nil {
 			return err
 		}
+		loc := c.zone(ctx)
 		for _, m := range msgs {
 			arrow := "→"
 			if m.Direction == "from-phone" {
 				arrow = "←"
 			}
-			fmt.Fprintf(out, "%s %s %s\n    %s\n", m.At.Local().Format("15:04:05"), arrow, m.Number, strings.ReplaceAll(m.Text, "\n", "\n    "))
+			fmt.Fprintf(out, "%s %s %s\n    %s\n", m.At.In(loc).Format("15:04:05 MST"), arrow, m.Number, strings.ReplaceAll(m.Text, "\n", "\n    "))
 		}
 		return nil
 	}

@@ -204,7 +204,7 @@ func modemCall(ctx context.Context, m *modem.Modem, number string, out io.Writer
 		return err
 	}
 	for _, ev := range res.Events {
-		fmt.Fprintf(out, "%s %s", ev.At.Local().Format("15:04:05"), ev.Kind)
+		fmt.Fprintf(out, "%s %s", ev.At.Local().Format("15:04:05 MST"), ev.Kind)
 		if ev.Kind == "key" {
 			fmt.Fprintf(out, " %c", ev.Key)
 		}

@@ -77,12 +77,12 @@ func cmdReport(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, rep)
 	}
-	return printReport(out, rep, *since)
+	return printReport(out, rep, *since, c.zone(ctx))
 }
 
-func printReport(out io.Writer, rep escalation.Report, span string) error {
+func printReport(out io.Writer, rep escalation.Report, span string, loc *time.Location) error {
 	fmt.Fprintf(out, "On-call report, incidents created %s – %s (%s)\n\n",
-		rep.Since.Local().Format("2006-01-02 15:04"), rep.Until.Local().Format("2006-01-02 15:04"), span)
+		rep.Since.In(loc).Format("2006-01-02 15:04 MST"), rep.Until.In(loc).Format("2006-01-02 15:04 MST"), span)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tINCIDENTS\tACKED\tMTTA p50\tMTTA p95\tRESOLVED\tMTTR p50\tMTTR p95")
 	for _, s := range rep.Services {
