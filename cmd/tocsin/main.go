@@ -92,6 +92,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "tocsin %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help":
 		if len(rest) > 0 && cmd == "help" {
+			if wantsHelp(rest[:1]) {
+				printCommandHelp(stdout, "help", nil)
+				return 0
+			}
 			return run(append(rest, "--help"), stdout, stderr)
 		}
 		printUsage(stdout)
