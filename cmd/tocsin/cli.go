@@ -221,7 +221,7 @@ func printCommandHelp(out io.Writer, name string, fs *flag.FlagSet) {
 			if s.Args != "" {
 				line += " " + s.Args
 			}
-			fmt.Fprintf(out, "  tocsin %-24s %s\n", line, s.Summary)
+			fmt.Fprintf(out, "  tocsin %-26s %s\n", line, s.Summary)
 		}
 		fmt.Fprintf(out, "\nEach answers --help, e.g. tocsin %s --help\n", subs[0].Name)
 	}
@@ -239,13 +239,24 @@ func printCommandHelp(out io.Writer, name string, fs *flag.FlagSet) {
 			if len(f.Name) == 1 {
 				head = "-" + f.Name
 			}
-			if kind != "" {
-				head += " " + kind
+			switch kind {
+			case "":
+			case "value", "string":
+				head += " TEXT"
+			case "int":
+				head += " N"
+			default:
+				head += " " + strings.ToUpper(kind)
 			}
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
 				usage += fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(out, "  %-22s %s\n", head, wrap(usage, 52, strings.Repeat(" ", 25)))
+			if len(head) > 22 {
+				fmt.Fprintf(out, "  %s\n%25s", head, "")
+			} else {
+				fmt.Fprintf(out, "  %-22s ", head)
+			}
+			fmt.Fprintf(out, "%s\n", wrap(usage, 52, strings.Repeat(" ", 25)))
 		})
 	}
 	if d.Example != "" {
@@ -288,7 +299,7 @@ func printUsage(out io.Writer) {
 				if s.Args != "" {
 					line += " " + s.Args
 				}
-				fmt.Fprintf(out, "  tocsin %-24s %s\n", line, s.Summary)
+				fmt.Fprintf(out, "  tocsin %-26s %s\n", line, s.Summary)
 			}
 		}
 	}

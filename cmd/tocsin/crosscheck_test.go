@@ -153,7 +153,7 @@ func TestCheckCatchesSilentDrops(t *testing.T) {
 			pol: [2]string{"  - {id: tocsin, escalation_policy: line1}\n", ""}, file: "policy.yaml", at: "id: press-line-1",
 			want: `warning: services: no "tocsin" service: when the modem or the uplink fails, the incident Tocsin opens pages nobody`, code: 0},
 		{name: "overlapping overrides",
-			pol: [2]string{"end: \"2026-12-02T09:00:00+09:00\"}\n", "end: \"2026-12-02T09:00:00+09:00\"}\n      - {contact: suzuki, start: \"2026-12-02T08:00:00+09:00\", end: \"2026-12-02T12:00:00+09:00\"}\n"},
+			pol:  [2]string{"end: \"2026-12-02T09:00:00+09:00\"}\n", "end: \"2026-12-02T09:00:00+09:00\"}\n      - {contact: suzuki, start: \"2026-12-02T08:00:00+09:00\", end: \"2026-12-02T12:00:00+09:00\"}\n"},
 			file: "policy.yaml", at: "2026-12-02T12:00",
 			want: `warning: schedules[0].overrides[1]: overlaps overrides[0] (tanaka, 2026-12-01T18:00:00+09:00 – 2026-12-02T09:00:00+09:00): both put on call for the overlap`, code: 0},
 		{name: "contact no level reaches",
