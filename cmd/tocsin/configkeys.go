@@ -59,7 +59,7 @@ func (w *keyWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(yamlUnmarshaler) || (reflect.PointerTo(t).Implements(textUnmarshaler) && t.Kind() != reflect.Struct) {
+	if reflect.PointerTo(t).Implements(yamlUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return // decodes itself and says what is wrong
 	}
 	where := path
