@@ -5,7 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 )
 
 // `tocsin init --non-interactive` on the simulated modem writes a config
@@ -162,5 +166,99 @@ func TestPortHolders(t *testing.T) {
 	got := portHolders(proc, link)
 	if len(got) != 1 || !strings.Contains(got[0], "process 4242 (ModemManager) has "+dev+" open") {
 		t.Errorf("portHolders = %q", got)
+	}
+}
+
+// On a terminal (a pseudo-terminal here) init answers prompt by prompt,
+// and the console password is not echoed back.
+func TestInitOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	cmd := exec.Command(tocsinBin, "init", "--config-dir", filepath.Join(dir, "etc"), "--state-dir", filepath.Join(dir, "state"),
+		"--device", "sim", "--gpio-backend", "none")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+
+	var (
+		mu   sync.Mutex
+		seen strings.Builder
+		grew = make(chan struct{}, 1)
+	)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			mu.Lock()
+			seen.Write(buf[:n])
+			mu.Unlock()
+			select {
+			case grew <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	from := 0
+	expect := func(prompt string) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			mu.Lock()
+			text := seen.String()
+			mu.Unlock()
+			if i := strings.Index(text[from:], prompt); i >= 0 {
+				from += i + len(prompt)
+				return
+			}
+			select {
+			case <-grew:
+			case <-deadline:
+				t.Fatalf("no prompt %q; the terminal shows:\n%s", prompt, text)
+			}
+		}
+	}
+	answer := func(prompt, text string) {
+		t.Helper()
+		expect(prompt)
+		ptmx.Write([]byte(text + "\r"))
+	}
+	answer("Contact 1 id", "tanaka")
+	answer("Name / 名前", "Tanaka")
+	answer("Phone", "09012345678")
+	answer("Language of SMS", "en")
+	answer("Add another contact?", "n")
+	answer("Login name", "lead")
+	answer("Password (8 characters or more)", "s3cret-horse")
+	answer("Again", "s3cret-horse")
+	answer("Send a test SMS", "n")
+	answer("Place a test call", "n")
+	expect("policy.yaml: ok (1 contacts, 2 services")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("init: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("init did not end")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(seen.String(), "s3cret-horse") {
+		t.Errorf("the password was echoed:\n%s", seen.String())
+	}
+	if !strings.Contains(seen.String(), "tanaka") {
+		t.Errorf("ordinary answers were not echoed:\n%s", seen.String())
 	}
 }
