@@ -66,7 +66,8 @@ func crossCheck(cfg *Config, cfgAt located, pol *escalation.Policy, polAt locate
 	}
 	fed := map[string]bool{}
 	if m := cfg.MQTT; m != nil {
-		if _, err := m.adapterConfig(); err != nil {
+		// The adapter's own validation; its file errors are secretFindings'.
+		if _, err := m.adapterConfig(); err != nil && !strings.HasPrefix(err.Error(), "mqtt.tls") && !strings.HasPrefix(err.Error(), "mqtt.password_file") {
 			out = append(out, cfgAt.at(errorKey(err.Error()), false, "%v", err))
 		}
 		if pol != nil {
@@ -160,14 +161,16 @@ func pinFindings(cfg *Config, cfgAt located) []finding {
 	return out
 }
 
-// secretFindings: token, password and PIN files must exist, be readable,
-// hold something and not be readable by everyone.
+// secretFindings: token, password, PIN, key and certificate files must
+// exist, be readable and hold something; all but certificates must not be
+// readable by everyone.
 func secretFindings(cfg *Config, cfgAt located) []finding {
 	var out []finding
 	check := func(path, what, file string) {
 		if file == "" {
 			return
 		}
+		public := what == "certificate"
 		info, err := os.Stat(file)
 		if err != nil {
 			out = append(out, cfgAt.at(path, false, "%s: %s %s: %v", path, what, file, plainFSError(err)))
@@ -179,7 +182,7 @@ func secretFindings(cfg *Config, cfgAt located) []finding {
 			out = append(out, cfgAt.at(path, false, "%s: %s %s cannot be read: %v", path, what, file, plainFSError(err)))
 		case strings.TrimSpace(string(b)) == "":
 			out = append(out, cfgAt.at(path, false, "%s: %s %s is empty", path, what, file))
-		case info.Mode().Perm()&0o004 != 0:
+		case !public && info.Mode().Perm()&0o004 != 0:
 			out = append(out, cfgAt.at(path, true, "%s: %s %s is readable by everyone (mode %04o): chmod 0640 it", path, what, file, info.Mode().Perm()))
 		}
 	}
@@ -196,6 +199,18 @@ func secretFindings(cfg *Config, cfgAt located) []finding {
 		check("mqtt.password_file", "password file", m.PasswordFile)
 	}
 	check("modem.pin_file", "PIN file", cfg.Modem.PinFile)
+	tlsFiles := func(path string, t *TLSFiles) {
+		if t == nil {
+			return
+		}
+		check(path+".ca_file", "certificate", t.CAFile)
+		check(path+".cert_file", "certificate", t.CertFile)
+		check(path+".key_file", "key file", t.KeyFile)
+	}
+	tlsFiles("http.tls", cfg.HTTP.TLS)
+	if cfg.MQTT != nil {
+		tlsFiles("mqtt.tls", cfg.MQTT.TLS)
+	}
 	return out
 }
 

@@ -212,3 +212,23 @@ func TestCheckWorldReadableToken(t *testing.T) {
 		t.Errorf("exit %d, want 0 with\n  %s\ngot:\n%s", code, want, out)
 	}
 }
+
+// The MQTT adapter's own checks (a topic filter it cannot subscribe to)
+// and missing TLS files are errors at their line.
+func TestCheckMQTTAndTLS(t *testing.T) {
+	cfg := strings.Replace(goodCheckConfig, `topic: "factory/+/alarm/#"`, `topic: "factory/#/alarm"`, 1)
+	cfg = strings.Replace(cfg, "  tokens:", "  tls: {cert_file: /nonexistent/tls.crt, key_file: /nonexistent/tls.key}\n  tokens:", 1)
+	out, code := runCheck(t, cfg, goodCheckPolicy)
+	for _, want := range []string{
+		"tocsin.yaml" + lineOf(t, cfg, "factory/#/alarm") + "mqtt.subscriptions[0].topic: ",
+		"tocsin.yaml" + lineOf(t, cfg, "tls.crt") + "http.tls.cert_file: certificate /nonexistent/tls.crt: no such file or directory",
+		"tocsin.yaml" + lineOf(t, cfg, "tls.key") + "http.tls.key_file: key file /nonexistent/tls.key: no such file or directory",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks\n  %s\ngot:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+}

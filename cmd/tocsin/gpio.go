@@ -20,6 +20,9 @@ func cmdGPIOTest(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
+	if fs.NArg() != 0 {
+		return usagef("gpio test", "unexpected argument %q", fs.Arg(0))
+	}
 	cfg, err := parseConfig("demo/tocsin.yaml", demoConfig)
 	if *file != "" {
 		cfg, err = loadConfig(*file)
