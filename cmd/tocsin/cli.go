@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -21,6 +22,7 @@ type cmdDoc struct {
 	Name    string // "resolve", "modem probe"
 	Args    string // "ID", "NUMBER TEXT..."; flags are listed from the FlagSet
 	Summary string // one line for `tocsin help`
+	Ja      string // the summary in Japanese
 	Desc    string // what it does and when to use it
 	ArgDesc []string
 	Example string
@@ -36,75 +38,75 @@ const (
 // commandDocs lists every command in the order `tocsin help` shows them.
 // A group command ("modem") lists its subcommands ("modem probe").
 var commandDocs = []cmdDoc{
-	{Name: "serve", Group: groupDaemon, Summary: "run the daemon (without -c: the demo, all simulated)",
+	{Name: "serve", Ja: "デーモンを起動（-c なし: すべて模擬のデモ）", Group: groupDaemon, Summary: "run the daemon (without -c: the demo, all simulated)",
 		Desc:    "Runs the relay: HTTP API and console, MQTT, escalation engine, modem and GPIO. Without -c it runs the demo: data in ./tocsin-data, console on http://127.0.0.1:8080 (login demo/demo), simulated modem and GPIO.",
 		Example: "tocsin serve -c /etc/tocsin/tocsin.yaml"},
-	{Name: "init", Group: groupDaemon, Summary: "first-run setup: find the modem, write config and policy, test SMS, call and sirens",
+	{Name: "init", Ja: "初回セットアップ: モデム検出、設定とポリシーの作成、SMS・通話・サイレンの試験", Group: groupDaemon, Summary: "first-run setup: find the modem, write config and policy, test SMS, call and sirens",
 		Desc:    "Walks through a first install: lists the serial ports, says what holds one (ModemManager, the serial console, another process), probes the modem, asks for the first contacts and the console login, writes tocsin.yaml and policy.yaml (never over existing files without --force), sends a test SMS and offers a test call, pulses each zone's siren, then runs `tocsin check`. With --non-interactive every answer comes from flags.",
 		Example: "sudo tocsin init\n  tocsin init --non-interactive --device sim --config-dir ./etc --contact \"tanaka,田中 太郎,090-1234-5678,ja\" --console-user admin --console-password-file pw.txt --yes"},
-	{Name: "check", Group: groupDaemon, Args: "[CONFIG]", Summary: "validate the config and its policy, and cross-check them",
+	{Name: "check", Ja: "設定とポリシーを検証し、相互に照合", Group: groupDaemon, Args: "[CONFIG]", Summary: "validate the config and its policy, and cross-check them",
 		Desc:    "Validates the daemon config and the policy file it names, then cross-checks them: MQTT subscriptions and heartbeats against the policy's services and heartbeats, zones paged against the GPIO outputs, pins, listen addresses, token and password files, the `tocsin` service, overrides and contacts nobody can reach. Prints `file:line: message` for errors and `file:line: warning: message` for warnings. Exit 0 when there are no errors (warnings allowed), 1 when there are.",
 		ArgDesc: []string{"CONFIG  the config file (same as -c)"},
 		Example: "tocsin check -c /etc/tocsin/tocsin.yaml"},
-	{Name: "policy", Group: groupDaemon, Summary: "validate, apply or export the on-call policy"},
-	{Name: "policy check", Args: "FILE", Summary: "validate a policy file (no daemon needed)",
+	{Name: "policy", Ja: "オンコールポリシーの検証・適用・出力", Group: groupDaemon, Summary: "validate, apply or export the on-call policy"},
+	{Name: "policy check", Ja: "ポリシーファイルを検証（デーモン不要）", Args: "FILE", Summary: "validate a policy file (no daemon needed)",
 		Desc:    "Validates a policy file alone and prints every problem as `file:line: message`; warnings (such as a missing `tocsin` service) are printed too but do not fail it. Exit 1 on errors.",
 		ArgDesc: []string{"FILE  the policy file (YAML or JSON)"},
 		Example: "tocsin policy check /etc/tocsin/policy.yaml"},
-	{Name: "policy apply", Args: "FILE", Summary: "apply a policy to the running daemon (versioned)",
+	{Name: "policy apply", Ja: "動作中のデーモンにポリシーを適用（版管理）", Args: "FILE", Summary: "apply a policy to the running daemon (versioned)",
 		Desc:    "Sends the policy to the running daemon, which validates it and puts it in force atomically as a new version.",
 		ArgDesc: []string{"FILE  the policy file (YAML or JSON)"},
 		Example: "tocsin policy apply policy.yaml"},
-	{Name: "policy export", Summary: "print the policy in force as YAML",
+	{Name: "policy export", Ja: "適用中のポリシーを YAML で出力", Summary: "print the policy in force as YAML",
 		Desc:    "Prints the running daemon's current policy as YAML, ready to edit and apply again.",
 		Example: "tocsin policy export > policy.yaml"},
-	{Name: "backup", Group: groupDaemon, Args: "FILE", Summary: "online copy of the database, safe while the daemon runs",
+	{Name: "backup", Ja: "データベースのオンラインコピー（デーモン動作中でも安全）", Group: groupDaemon, Args: "FILE", Summary: "online copy of the database, safe while the daemon runs",
 		Desc:    "Copies the live SQLite database with SQLite's online backup; the daemon may keep running.",
 		ArgDesc: []string{"FILE  where to write the copy"},
 		Example: "tocsin backup /mnt/usb/tocsin-$(date +%F).db -c /etc/tocsin/tocsin.yaml"},
-	{Name: "version", Group: groupDaemon, Summary: "version, commit, build date",
+	{Name: "version", Ja: "バージョン、コミット、ビルド日", Group: groupDaemon, Summary: "version, commit, build date",
 		Desc: "Prints the version, the commit and the build date.", Example: "tocsin version"},
-	{Name: "help", Group: groupDaemon, Args: "[COMMAND]", Summary: "list every command, or describe one",
+	{Name: "help", Ja: "全コマンドの一覧、または1つの説明", Group: groupDaemon, Args: "[COMMAND]", Summary: "list every command, or describe one",
 		Desc: "Without an argument lists every command; with one, the same as `tocsin COMMAND --help`.", Example: "tocsin help modem sms"},
 
-	{Name: "alert", Group: groupOperate, Summary: "send an alert (trigger, acknowledge or resolve)",
+	{Name: "alert", Ja: "アラートを送信（発生・了解・解決）", Group: groupOperate, Summary: "send an alert (trigger, acknowledge or resolve)",
 		Desc:    "Sends an alert to the running daemon as any integration would. Alerts with the same dedup key fold into one incident.",
 		Example: "tocsin alert --service press-line-1 --summary \"Hydraulic pressure low\" --severity critical"},
-	{Name: "incidents", Group: groupOperate, Summary: "list incidents, newest first",
+	{Name: "incidents", Ja: "インシデントの一覧（新しい順）", Group: groupOperate, Summary: "list incidents, newest first",
 		Desc: "Lists incidents of the running daemon, newest first.", Example: "tocsin incidents --status open"},
-	{Name: "show", Group: groupOperate, Args: "ID", Summary: "one incident with its timeline",
+	{Name: "show", Ja: "1件のインシデントとその経過", Group: groupOperate, Args: "ID", Summary: "one incident with its timeline",
 		Desc: "Prints one incident and its timeline.", ArgDesc: []string{"ID  the incident number (12 or #12)"}, Example: "tocsin show 12 --json"},
-	{Name: "ack", Group: groupOperate, Args: "ID", Summary: "acknowledge an incident (stops escalation)",
+	{Name: "ack", Ja: "インシデントを了解（エスカレーション停止）", Group: groupOperate, Args: "ID", Summary: "acknowledge an incident (stops escalation)",
 		Desc: "Acknowledges an incident: escalation stops, sirens go quiet, lights turn steady.", ArgDesc: []string{"ID  the incident number (12 or #12)"}, Example: "tocsin ack 12 --by tanaka"},
-	{Name: "resolve", Group: groupOperate, Args: "ID", Summary: "resolve an incident",
+	{Name: "resolve", Ja: "インシデントを解決", Group: groupOperate, Args: "ID", Summary: "resolve an incident",
 		Desc: "Resolves an incident: it is over, its outputs go off.", ArgDesc: []string{"ID  the incident number (12 or #12)"}, Example: "tocsin resolve 12 --by tanaka"},
-	{Name: "escalate", Group: groupOperate, Args: "ID", Summary: "page the next level now",
+	{Name: "escalate", Ja: "次のレベルを今すぐ呼び出す", Group: groupOperate, Args: "ID", Summary: "page the next level now",
 		Desc: "Escalates an incident to its next level at once, without waiting for the level's delay.", ArgDesc: []string{"ID  the incident number (12 or #12)"}, Example: "tocsin escalate 12"},
-	{Name: "oncall", Group: groupOperate, Summary: "who is on call now (or at a time)",
+	{Name: "oncall", Ja: "現在（または指定時刻）の当番", Group: groupOperate, Summary: "who is on call now (or at a time)",
 		Desc: "Prints who is on call on each schedule, and until when.", Example: "tocsin oncall --at 2026-12-24T22:00:00+09:00"},
-	{Name: "status", Group: groupOperate, Summary: "short health summary: modem, outbox, incidents, policy",
+	{Name: "status", Ja: "状態の要約: モデム、送信待ち、インシデント、ポリシー", Group: groupOperate, Summary: "short health summary: modem, outbox, incidents, policy",
 		Desc: "Prints a short summary of the running daemon: modem up or down and why, the outbox depth, open incidents, the policy version and anything not configured. --json prints the whole status document.", Example: "tocsin status"},
-	{Name: "drill", Group: groupOperate, Summary: "test page through the real path, timed step by step",
+	{Name: "drill", Ja: "実経路での試験呼び出し（各段階の所要時間）", Group: groupOperate, Summary: "test page through the real path, timed step by step",
 		Desc: "Opens a drill incident, follows it until someone acknowledges it and prints how long each step took.", Example: "tocsin drill --service press-line-1 --timeout 10m"},
-	{Name: "report", Group: groupOperate, Summary: "MTTA/MTTR per service, pages per person by hours",
+	{Name: "report", Ja: "サービス別 MTTA/MTTR、担当者別・時間帯別の呼び出し数", Group: groupOperate, Summary: "MTTA/MTTR per service, pages per person by hours",
 		Desc: "Prints the on-call report: per service MTTA and MTTR (p50, p95), per person the pages received in business, off and sleep hours.", Example: "tocsin report --since 7d"},
-	{Name: "gpio", Group: groupOperate, Summary: "press a button through the daemon; test the wiring"},
-	{Name: "gpio press", Args: "INPUT", Summary: "press a GPIO input of the running daemon",
+	{Name: "gpio", Ja: "デーモン経由でボタンを押す、配線の試験", Group: groupOperate, Summary: "press a button through the daemon; test the wiring"},
+	{Name: "gpio press", Ja: "動作中のデーモンの GPIO 入力を押す", Args: "INPUT", Summary: "press a GPIO input of the running daemon",
 		Desc: "Presses a configured button as if by hand (through the daemon).", ArgDesc: []string{"INPUT  the input's id in the config (gpio.inputs)"}, Example: "tocsin gpio press ack-1 --long"},
-	{Name: "gpio test", Summary: "pulse each output, print input edges (stop the daemon first)",
+	{Name: "gpio test", Ja: "各出力を点灯し入力の変化を表示（先にデーモンを停止）", Summary: "pulse each output, print input edges (stop the daemon first)",
 		Desc: "Wiring bring-up without the daemon: pulses each output in turn, then prints every input edge and press.", Example: "sudo systemctl stop tocsin; tocsin gpio test -c /etc/tocsin/tocsin.yaml"},
-	{Name: "sim", Group: groupOperate, Summary: "demo: the simulated phones"},
-	{Name: "sim phones", Summary: "print what the simulated phones sent and received",
+	{Name: "sim", Ja: "デモ: 模擬電話", Group: groupOperate, Summary: "demo: the simulated phones"},
+	{Name: "sim phones", Ja: "模擬電話の送受信を表示", Summary: "print what the simulated phones sent and received",
 		Desc: "Demo only: prints every SMS to and from the simulated phones.", Example: "tocsin sim phones"},
-	{Name: "sim sms", Args: "FROM TEXT...", Summary: "reply from a simulated phone",
+	{Name: "sim sms", Ja: "模擬電話から返信する", Args: "FROM TEXT...", Summary: "reply from a simulated phone",
 		Desc: "Demo only: a simulated phone sends an SMS to the relay, as a reply to a page.", ArgDesc: []string{"FROM  the phone's number, in any form (09012345678, +819012345678)", "TEXT  the message, such as 4 (acknowledge) or 6 (resolve)"}, Example: "tocsin sim sms 09012345678 4"},
 
-	{Name: "modem", Group: groupBringUp, Summary: "talk to the modem directly: probe, one SMS, one call"},
-	{Name: "modem probe", Summary: "identify modem, firmware, SIM, signal, registration, operator",
+	{Name: "modem", Ja: "モデムと直接通信: 調査、SMS 1通、通話 1回", Group: groupBringUp, Summary: "talk to the modem directly: probe, one SMS, one call"},
+	{Name: "modem probe", Ja: "モデム、ファームウェア、SIM、電波、登録、事業者を確認", Summary: "identify modem, firmware, SIM, signal, registration, operator",
 		Desc: "Opens the modem (stop the daemon first: it holds the port) and prints what it is and whether it can page.", Example: "tocsin modem probe --device /dev/serial/by-id/usb-SimTech_SIM7600-if02-port0"},
-	{Name: "modem sms", Args: "NUMBER TEXT...", Summary: "send one SMS through the modem",
+	{Name: "modem sms", Ja: "モデムから SMS を1通送信", Args: "NUMBER TEXT...", Summary: "send one SMS through the modem",
 		Desc: "Sends one SMS straight through the modem. The number may be national (090-1234-5678, read with --region) or international (+81...).", ArgDesc: []string{"NUMBER  the phone number", "TEXT    the message"}, Example: "tocsin modem sms --device sim 090-1234-5678 テスト"},
-	{Name: "modem call", Args: "NUMBER", Summary: "place one test call, printing each step and key",
+	{Name: "modem call", Ja: "試験通話を1回かけ、各段階と押されたキーを表示", Args: "NUMBER", Summary: "place one test call, printing each step and key",
 		Desc: "Calls a number through the modem, speaks a test message where the module can, and prints each step and every key pressed (4 or 6 ends the call).", ArgDesc: []string{"NUMBER  the phone number (national forms read with --region)"}, Example: "tocsin modem call --device sim 090-1234-5678"},
 }
 
@@ -214,6 +216,9 @@ func printCommandHelp(out io.Writer, name string, fs *flag.FlagSet) {
 	if desc != "" {
 		fmt.Fprintf(out, "%s\n", wrap(desc, 76, ""))
 	}
+	if d.Ja != "" {
+		fmt.Fprintf(out, "（%s）\n", d.Ja)
+	}
 	if len(subs) > 0 {
 		fmt.Fprintf(out, "\nCommands:\n")
 		for _, s := range subs {
@@ -221,7 +226,7 @@ func printCommandHelp(out io.Writer, name string, fs *flag.FlagSet) {
 			if s.Args != "" {
 				line += " " + s.Args
 			}
-			fmt.Fprintf(out, "  tocsin %-26s %s\n", line, s.Summary)
+			fmt.Fprintf(out, "  tocsin %-26s %s\n", line, summary(s))
 		}
 		fmt.Fprintf(out, "\nEach answers --help, e.g. tocsin %s --help\n", subs[0].Name)
 	}
@@ -275,7 +280,26 @@ func subcommands(name string) []cmdDoc {
 	return subs
 }
 
-// printUsage writes `tocsin help`: every command with its summary.
+// japanese reports whether the user's locale is Japanese ($LC_ALL,
+// $LC_MESSAGES or $LANG, the first set), for summaries in `tocsin help`.
+func japanese() bool {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if l := os.Getenv(v); l != "" {
+			return strings.HasPrefix(l, "ja")
+		}
+	}
+	return false
+}
+
+func summary(d cmdDoc) string {
+	if japanese() && d.Ja != "" {
+		return d.Ja
+	}
+	return d.Summary
+}
+
+// printUsage writes `tocsin help`: every command with its summary (in
+// Japanese under a Japanese locale).
 func printUsage(out io.Writer) {
 	fmt.Fprintf(out, "tocsin — on-call alert relay (SMS, voice, sirens) that works without the internet\n")
 	var groups []string
@@ -299,11 +323,11 @@ func printUsage(out io.Writer) {
 				if s.Args != "" {
 					line += " " + s.Args
 				}
-				fmt.Fprintf(out, "  tocsin %-26s %s\n", line, s.Summary)
+				fmt.Fprintf(out, "  tocsin %-26s %s\n", line, summary(s))
 			}
 		}
 	}
-	fmt.Fprintf(out, "\nEvery command answers --help with its flags and an example; flags may come\nbefore or after the arguments.\n")
+	fmt.Fprintf(out, "\nEvery command answers --help with its flags and an example; flags may come\nbefore or after the arguments.\n各コマンドは --help で説明・フラグ・例を表示します。フラグは引数の前後どちらでも可。\n")
 }
 
 // groupCommand dispatches "tocsin GROUP SUB ...": no SUB or --help prints

@@ -174,3 +174,19 @@ func TestFlagsAfterArguments(t *testing.T) {
 		t.Errorf("status --json is not the document: %v\n%s", err, out)
 	}
 }
+
+// Every command has its summary in English and Japanese; `tocsin help`
+// under a Japanese locale shows the Japanese ones.
+func TestHelpInJapanese(t *testing.T) {
+	for _, d := range commandDocs {
+		if d.Summary == "" || d.Ja == "" {
+			t.Errorf("%s: summary %q, Japanese %q", d.Name, d.Summary, d.Ja)
+		}
+	}
+	cmd := exec.Command(tocsinBin, "help")
+	cmd.Env = append(os.Environ(), "LC_ALL=", "LC_MESSAGES=", "LANG=ja_JP.UTF-8")
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "tocsin ack ID                     インシデントを了解") {
+		t.Errorf("help under LANG=ja_JP: %v\n%s", err, out)
+	}
+}
