@@ -122,7 +122,8 @@ func (w *keyWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.fail(n, "%s: want a single value, not %s", path, kindName(n))
 		}
 	case t.Kind() == reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		// yaml.v3 still reads YAML 1.1's yes/no/on/off into a bool.
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" && !slices.Contains([]string{"yes", "no", "on", "off", "y", "n"}, strings.ToLower(n.Value)) {
 			w.fail(n, "%s: want true or false, not %s", path, kindName(n))
 		}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:

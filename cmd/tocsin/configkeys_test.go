@@ -37,6 +37,7 @@ gpio:
     - {id: red-1, pin: GPIO27, zone: line1, kind: light, cadence: {flash: "250ms/250ms"}}
   inputs:
     - {id: ack-1, pin: GPIO22, zone: line1, action: ack, pull: up, active_low: true}
+    - {id: ack-2, pin: GPIO23, zone: line1, action: ack, active_low: yes}
   towers:
     - {id: tower-1, zone: line1, url: "http://192.0.2.10", alarm_tier: 1, ok_tier: 3, buzzer: {critical: 1}, timeout: 2s, retries: 2}
 uplink: {url: "http://a/", interval: 1m, tries: 3, timeout: 5s, service: tocsin}
@@ -46,7 +47,7 @@ log: {level: info, format: json}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GPIO.Outputs[0].Cadence.Error == nil || c.Modem.PowerKey.Pulse.Seconds() != 1.5 || len(c.GPIO.Towers) != 1 {
+	if c.GPIO.Outputs[0].Cadence.Error == nil || c.Modem.PowerKey.Pulse.Seconds() != 1.5 || len(c.GPIO.Towers) != 1 || !c.GPIO.Inputs[1].ActiveLow {
 		t.Errorf("decoded %+v", c)
 	}
 }
