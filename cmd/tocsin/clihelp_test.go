@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,5 +189,37 @@ func TestHelpInJapanese(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), "tocsin ack ID                     インシデントを了解") {
 		t.Errorf("help under LANG=ja_JP: %v\n%s", err, out)
+	}
+}
+
+// parseFlags takes flags before, between and after the arguments; "--"
+// makes the rest arguments even when they look like flags.
+func TestParseFlagsInterleaved(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		by   string
+		json bool
+		pos  string
+	}{
+		{[]string{"1", "--by", "me"}, "me", false, "1"},
+		{[]string{"--json", "1", "--by=me", "2"}, "me", true, "1 2"},
+		{[]string{"1", "--", "--by", "x"}, "", false, "1 --by x"},
+		{[]string{"--by", "--", "1"}, "--", false, "1"},
+		{nil, "", false, ""},
+	} {
+		fs := newFlags("resolve")
+		by := fs.String("by", "", "")
+		asJSON := fs.Bool("json", false, "")
+		if err := parseFlags(fs, tt.args, io.Discard); err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if *by != tt.by || *asJSON != tt.json || strings.Join(fs.Args(), " ") != tt.pos {
+			t.Errorf("%q: by %q json %v args %q; want %q %v %q", tt.args, *by, *asJSON, fs.Args(), tt.by, tt.json, tt.pos)
+		}
+	}
+	fs := newFlags("resolve")
+	if err := parseFlags(fs, []string{"1", "--nope"}, io.Discard); err == nil || !strings.Contains(err.Error(), "see: tocsin resolve --help") {
+		t.Errorf("unknown flag: %v", err)
 	}
 }
