@@ -73,7 +73,10 @@ func cmdInit(ctx context.Context, args []string, stdin io.Reader, out io.Writer)
 	for _, p := range ports {
 		fmt.Fprintf(out, "  %s\n", p)
 	}
-	def := "sim"
+	def := "sim" // the simulator: nothing to find
+	if _, err := os.Stat("/dev/serial0"); err == nil {
+		def = "/dev/serial0" // a HAT on the Pi's UART
+	}
 	if len(ports) > 0 {
 		def = ports[0]
 	}
