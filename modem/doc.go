@@ -13,8 +13,9 @@
 // What it offers, from the bottom up:
 //
 //   - Command: one AT exchange; failures are *CMEError, *CMSError or the
-//     sentinels (ErrTimeout, ErrError, ErrBusy, ...); Temporary says whether
-//     retrying may help. After a timeout the next exchange resyncs first, so
+//     sentinels (ErrTimeout, ErrError, ErrBusy, ...). Whether a failure is
+//     worth retrying is not decided here but by the caller's delivery
+//     contract (escalation.Verdict). After a timeout the next exchange resyncs first, so
 //     a late answer is never taken for the next one.
 //   - Init, Probe, Profile: bring-up, identity and health; profiles describe
 //     the dialect of each module family (DTMF reports, speech).

@@ -354,25 +354,26 @@ func decodeTPDU(b []byte, dir sms.UnmarshalOption) (d decoded, err error) {
 // SendSMS sends text to number as one SMS, or as a concatenated SMS when it
 // is long, and returns the message reference the network gave each part.
 // GSM 7-bit is used when the text fits the default alphabet, UCS-2 otherwise.
-// A "+CMS ERROR: 500" (unknown error) is retried once: the part may have
-// gone out, but a duplicate is better than a lost page.
+// It never retries: whether a failure is worth another attempt is the
+// caller's decision (escalation/phone decides it in one place). When the
+// first part failed before its PDU reached the modem (the port is gone, no
+// "> " prompt came), the error wraps ErrNotSubmitted: nothing can have left.
 func (m *Modem) SendSMS(ctx context.Context, number, text string) ([]int, error) {
 	pdus, err := m.EncodeSubmit(number, text)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.lock(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("modem: SMS to %s: %w: %w", number, ErrNotSubmitted, err)
 	}
 	defer m.unlock()
 	refs := make([]int, 0, len(pdus))
 	for i, p := range pdus {
-		mr, err := m.sendPDU(ctx, p)
-		var cms *CMSError
-		if errors.As(err, &cms) && cms.Code == 500 {
-			mr, err = m.sendPDU(ctx, p)
-		}
+		mr, submitted, err := m.sendPDU(ctx, p)
 		if err != nil {
+			if i == 0 && !submitted {
+				err = fmt.Errorf("%w: %w", ErrNotSubmitted, err)
+			}
 			return refs, fmt.Errorf("modem: SMS to %s part %d/%d: %w", number, i+1, len(pdus), err)
 		}
 		refs = append(refs, mr)
@@ -437,42 +438,44 @@ func destination(number string) (tpdu.Address, error) {
 	return a, nil
 }
 
-// sendPDU runs one AT+CMGS exchange; the caller holds sem.
-func (m *Modem) sendPDU(ctx context.Context, tp []byte) (int, error) {
+// sendPDU runs one AT+CMGS exchange; the caller holds sem. submitted
+// reports whether the PDU was written to the modem (after that the message
+// may have left, whatever the error).
+func (m *Modem) sendPDU(ctx context.Context, tp []byte) (mr int, submitted bool, err error) {
 	cmd := "AT+CMGS=" + strconv.Itoa(len(tp))
 	// "00": no SMSC address in the PDU, the modem uses the SIM's.
 	pduHex := "00" + strings.ToUpper(hex.EncodeToString(tp))
 	if m.dirty.Load() {
 		if err := m.resync(ctx); err != nil {
-			return 0, fmt.Errorf("%s: %w", cmd, err)
+			return 0, false, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
 	x := m.begin(cmd, cmd)
 	defer m.end(x)
 	if err := m.write(cmd + "\r"); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := m.waitPrompt(ctx, x, m.opts.CommandTimeout); err != nil {
 		_ = m.write("\x1b") // leave the prompt, should it come late
-		return 0, err
+		return 0, false, err
 	}
 	m.mu.Lock()
 	x.echo = pduHex // with echo on the modem repeats the PDU
 	m.mu.Unlock()
 	if err := m.write(pduHex + "\x1a"); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	info, err := m.wait(ctx, x, m.opts.SMSTimeout)
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	p, ok := infoParams(info, "+CMGS:")
 	if !ok || len(p) == 0 {
-		return 0, fmt.Errorf("%s: no +CMGS reference in %q", cmd, info)
+		return 0, true, fmt.Errorf("%s: no +CMGS reference in %q", cmd, info)
 	}
-	mr, err := strconv.Atoi(p[0])
+	mr, err = strconv.Atoi(p[0])
 	if err != nil {
-		return 0, fmt.Errorf("%s: bad +CMGS reference %q", cmd, p[0])
+		return 0, true, fmt.Errorf("%s: bad +CMGS reference %q", cmd, p[0])
 	}
-	return mr, nil
+	return mr, true, nil
 }

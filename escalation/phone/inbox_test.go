@@ -35,6 +35,7 @@ const tanaka = "+819012345678"
 
 // handset is the fake at the edge: a modem that records what it sends.
 type handset struct {
+	alwaysUp
 	mu   sync.Mutex
 	sent []sent
 }

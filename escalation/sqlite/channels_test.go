@@ -48,7 +48,7 @@ func TestChannelRows(t *testing.T) {
 	if _, ok, _ := db.ClaimChannel(ctx, escalation.Email, now); ok {
 		t.Error("claimed a second e-mail row")
 	}
-	if err := db.Release(ctx, n.ID, "waiting: refused", now.Add(time.Minute), now); err != nil {
+	if err := db.Release(ctx, []int64{n.ID}, "waiting: refused", now.Add(time.Minute), now); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := db.ClaimChannel(ctx, escalation.Email, now); ok {

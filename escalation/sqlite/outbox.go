@@ -223,10 +223,16 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 // queue. The message may already have left the modem; sending a page twice
 // is better than never, and the timeline says so.
 func (db *DB) RequeueInterrupted(ctx context.Context, now time.Time) (int, error) {
+	const note = "interrupted by restart; may have been sent"
 	var n int64
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		r, err := tx.Exec(`UPDATE outbox SET status = 'queued', error = 'interrupted by restart; may have been sent',
-			updated_at = ? WHERE status = 'sending'`, ms(now))
+		// The timeline first, while the rows are still 'sending'.
+		if _, err := tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail)
+			SELECT DISTINCT c.incident_id, ?, ?, ? FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
+			WHERE o.status = 'sending'`, ms(now), escalation.KindNotify, note); err != nil {
+			return err
+		}
+		r, err := tx.Exec(`UPDATE outbox SET status = 'queued', error = ?, updated_at = ? WHERE status = 'sending'`, note, ms(now))
 		if err != nil {
 			return err
 		}
