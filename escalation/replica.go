@@ -36,6 +36,9 @@ type ReplicaPage struct {
 	Key          string             `json:"key"`
 	Notification Notification       `json:"n"`
 	Status       NotificationStatus `json:"status"`
+	// SentWith is the Key of the first page of the SMS that carried this
+	// one (a digest carries several): what a reply without an id acts on.
+	SentWith string `json:"sent_with,omitempty"`
 }
 
 // pageRank orders page states for merging: a page sent anywhere is sent

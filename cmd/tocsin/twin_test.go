@@ -32,13 +32,14 @@ const (
 // twinPolicy is testPolicy with the tocsin service, where a missing twin
 // is reported (paged to suzuki).
 func twinPolicy(levelTwo string) string {
-	return strings.Replace(testPolicy(levelTwo), "services:\n", "services:\n  - {id: tocsin, name: Tocsin relays, escalation_policy: relays}\n", 1) +
-		`  - id: relays
+	p := strings.Replace(testPolicy(levelTwo), "services:\n", "services:\n  - {id: tocsin, name: Tocsin relays, escalation_policy: relays}\n", 1)
+	return strings.Replace(p, "settings:\n", `  - id: relays
     levels:
       - after: 0s
         notify:
           - {contact: suzuki, via: [sms]}
-`
+settings:
+`, 1)
 }
 
 // twinBox is one relay of a pair.
@@ -207,7 +208,7 @@ func TestTwinOnePage(t *testing.T) {
 	lag := eventually(t, time.Second, "incident on B with A's id", func() bool { _, ok := b.find(res.IncidentID); return ok })
 	t.Logf("replication lag A→B: %s", lag)
 	sms := a.nextSMS()
-	if sms.To != "09012345678" || !strings.Contains(sms.Text, fmt.Sprintf("#%d", res.IncidentID)) {
+	if sms.To != "+819012345678" || !strings.Contains(sms.Text, fmt.Sprintf("#%d", res.IncidentID)) {
 		t.Fatalf("A sent %+v", sms)
 	}
 	// B learns that A sent it and never sends it itself: wait past the
@@ -221,7 +222,7 @@ func TestTwinOnePage(t *testing.T) {
 		t.Fatalf("B sent %+v too", s)
 	case <-time.After(twinPeerTimeout + 2*time.Second):
 	}
-	if n := smsTo(a.sim, "09012345678") + smsTo(b.sim, "09012345678"); n != 1 {
+	if n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678"); n != 1 {
 		t.Fatalf("%d SMS to tanaka across both modems, want 1", n)
 	}
 	incA, incB := a.incident(res.IncidentID), b.incident(res.IncidentID)
@@ -270,10 +271,10 @@ func TestTwinSameAlertBoth(t *testing.T) {
 	t.Logf("%d of %d alerts sent to both boxes at once opened an incident on each before replication; folded into one", dups, rounds)
 	// One page per alert across both modems.
 	eventually(t, 10*time.Second, "one SMS per alert", func() bool {
-		return smsTo(a.sim, "09012345678")+smsTo(b.sim, "09012345678") >= rounds
+		return smsTo(a.sim, "+819012345678")+smsTo(b.sim, "+819012345678") >= rounds
 	})
 	time.Sleep(twinPeerTimeout + 2*time.Second) // past the standby's hold: nothing more may leave
-	if n := smsTo(a.sim, "09012345678") + smsTo(b.sim, "09012345678"); n != rounds {
+	if n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678"); n != rounds {
 		t.Fatalf("%d SMS to tanaka for %d alerts, want one each", n, rounds)
 	}
 }

@@ -127,6 +127,7 @@ type Watch struct {
 type peerWatch struct {
 	away   time.Time // zero while alive
 	opened bool      // the incident is open (as far as this box knows)
+	unsure bool      // opened is a guess (first sight since start)
 }
 
 // NewWatch returns a watch; Run drives it.
@@ -145,7 +146,7 @@ func (w *Watch) Seen(name string) {
 		// First sight since this box started: an incident opened before a
 		// restart may still be open; resolving an unknown key changes
 		// nothing.
-		p = &peerWatch{opened: true}
+		p = &peerWatch{opened: true, unsure: true}
 		w.peers[name] = p
 	}
 	p.away = time.Time{}
@@ -194,9 +195,10 @@ func (w *Watch) Run(ctx context.Context, ingest Ingester) {
 // check acts on every twin and returns how long until the next decision.
 func (w *Watch) check(ctx context.Context, ingest Ingester, now time.Time) time.Duration {
 	type action struct {
-		name string
-		open bool
-		away time.Time
+		name   string
+		open   bool
+		unsure bool
+		away   time.Time
 	}
 	var todo []action
 	next := time.Hour
@@ -204,7 +206,7 @@ func (w *Watch) check(ctx context.Context, ingest Ingester, now time.Time) time.
 	for name, p := range w.peers {
 		switch {
 		case p.away.IsZero() && p.opened:
-			todo = append(todo, action{name: name, open: false})
+			todo = append(todo, action{name: name, open: false, unsure: p.unsure})
 		case !p.away.IsZero() && !p.opened:
 			if due := p.away.Add(w.downAfter); !now.Before(due) {
 				todo = append(todo, action{name: name, open: true, away: p.away})
@@ -227,14 +229,17 @@ func (w *Watch) check(ctx context.Context, ingest Ingester, now time.Time) time.
 			next = min(next, 5*time.Second) // try again
 			continue
 		}
-		if a.open {
+		switch {
+		case a.open:
 			w.log.Warn("twin unreachable: incident opened", "twin", a.name, "away_since", a.away)
-		} else {
+		case a.unsure:
+			w.log.Debug("twin seen: any unreachable incident left from before a restart is resolved", "twin", a.name)
+		default:
 			w.log.Info("twin reachable again: incident resolved", "twin", a.name)
 		}
 		w.mu.Lock()
 		if p := w.peers[a.name]; p != nil {
-			p.opened = a.open
+			p.opened, p.unsure = a.open, false
 		}
 		w.mu.Unlock()
 	}

@@ -273,7 +273,8 @@ func (db *DB) exportOne(ctx context.Context, id int64) (escalation.IncidentRecor
 	if next.Valid {
 		rec.Escalation.NextAt = fromMS(next.Int64)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey FROM outbox o
+	rows, err := db.read.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey,
+		COALESCE((SELECT w.gkey FROM outbox w WHERE w.id = o.sent_with), '') FROM outbox o
 		WHERE o.incident_id = ? AND o.level > 0 AND o.gkey IS NOT NULL ORDER BY o.id`, id)
 	if err != nil {
 		return rec, wrapErr("export pages", err)
@@ -281,7 +282,7 @@ func (db *DB) exportOne(ctx context.Context, id int64) (escalation.IncidentRecor
 	var outIDs []int64
 	for rows.Next() {
 		var p escalation.ReplicaPage
-		n, err := scanOutboxRow(rows, &p.Key)
+		n, err := scanOutboxRow(rows, &p.Key, &p.SentWith)
 		if err != nil {
 			rows.Close()
 			return rec, err
@@ -637,6 +638,9 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 				return false, err
 			}
 			oid, _ := r.LastInsertId()
+			if err := setSentWith(tx, oid, st, p.SentWith); err != nil {
+				return false, err
+			}
 			for _, c := range n.Covers {
 				if _, err := tx.Exec(`INSERT INTO outbox_covers (outbox_id, incident_id)
 					SELECT ?, ? WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?)`, oid, c, c); err != nil {
@@ -659,9 +663,24 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 			WHERE id = ? AND status = 'queued'`, string(st), p.Notification.ModemRef, p.Notification.Error, ms(now), localID); err != nil {
 			return false, err
 		}
+		if err := setSentWith(tx, localID, st, p.SentWith); err != nil {
+			return false, err
+		}
 		changed = true
 	}
 	return changed, nil
+}
+
+// setSentWith marks a page the twin sent with the SMS that carried it, so
+// that a reply to this box's modem acts on it (LastTold): the local row
+// of that SMS's first page, or the page itself when it is not here (yet).
+func setSentWith(tx *sql.Tx, id int64, st escalation.NotificationStatus, with string) error {
+	if st != escalation.Sent {
+		return nil
+	}
+	_, err := tx.Exec(`UPDATE outbox SET sent_with = COALESCE((SELECT w.id FROM outbox w WHERE w.gkey = ? AND ? != ''), id)
+		WHERE id = ? AND sent_with IS NULL`, with, with, id)
+	return err
 }
 
 func recordDiffers(a, b escalation.IncidentRecord) bool {
