@@ -304,3 +304,230 @@ func TestTwinReplyToB(t *testing.T) {
 		t.Fatalf("boss paged %d times after the ack", n)
 	}
 }
+
+// waitSMSTo waits for the box's modem to send an SMS to number and
+// returns when it did.
+func (b *twinBox) waitSMSTo(number string, within time.Duration) modemsim.SentSMS {
+	b.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case s := <-b.sim.Sent():
+			if s.To == number {
+				return s
+			}
+		case <-deadline:
+			b.t.Fatalf("%s sent no SMS to %s within %s; sent %+v", b.name, number, within, b.sim.History())
+		}
+	}
+}
+
+// TestTwinActiveKilled: A dies between level 1 and level 2; B sends
+// level 2 at most peer_timeout + 5 s late and never level 1 again.
+func TestTwinActiveKilled(t *testing.T) {
+	const levelTwo = 6 * time.Second
+	a, b := newTwins(t, levelTwo.String())
+	res := a.alert(map[string]any{"service": "press-line-1", "summary": "Furnace door open", "severity": "critical", "dedup_key": "k1"})
+	inc := a.incident(res.IncidentID)
+	a.waitSMSTo("+819012345678", 10*time.Second)
+	eventually(t, 5*time.Second, "B knows level 1 was sent", func() bool {
+		inc, _ := b.find(res.IncidentID)
+		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka")
+	})
+	a.kill()
+	due := inc.CreatedAt.Add(levelTwo)
+	s := b.waitSMSTo("+819011112222", levelTwo+twinPeerTimeout+10*time.Second)
+	late := s.At.Sub(due)
+	t.Logf("level 2 due %s, sent by B %s late (bound: peer_timeout %s + 5s)", due.Format(time.StampMilli), late, twinPeerTimeout)
+	if late > twinPeerTimeout+5*time.Second {
+		t.Fatalf("B sent level 2 %s late", late)
+	}
+	if n := smsTo(b.sim, "+819012345678"); n != 0 {
+		t.Fatalf("B sent level 1 again (%d SMS to tanaka)", n)
+	}
+}
+
+// TestTwinModemFailover: A's modem stops answering; the next page leaves
+// through B's modem within peer_timeout + 5 s.
+func TestTwinModemFailover(t *testing.T) {
+	a, b := newTwins(t, "1h")
+	a.sim.SetSilent(true)
+	start := time.Now()
+	a.alert(map[string]any{"service": "press-line-1", "summary": "Chiller pump failed", "severity": "critical", "dedup_key": "m1"})
+	b.waitSMSTo("+819012345678", twinPeerTimeout+15*time.Second)
+	took := time.Since(start)
+	t.Logf("A's modem silent: page left through B's modem %s after the alert (bound: peer_timeout %s + 5s)", took, twinPeerTimeout)
+	if took > twinPeerTimeout+5*time.Second {
+		t.Fatalf("B's modem sent the page %s after the alert", took)
+	}
+}
+
+// TestTwinUnreachable: kill B; A opens "relay relay-b unreachable" on
+// the tocsin service after peer_down_after, and resolves it when B is
+// back.
+func TestTwinUnreachable(t *testing.T) {
+	a, b := newTwins(t, "1h")
+	b.kill()
+	killed := time.Now()
+	var open escalation.Incident
+	eventually(t, twinDownAfter+10*time.Second, "A opens the unreachable incident", func() bool {
+		incs := a.incidentsByKey(cluster.UnreachableKey("relay-b"))
+		if len(incs) == 1 && incs[0].Status == escalation.Triggered {
+			open = incs[0]
+			return true
+		}
+		return false
+	})
+	t.Logf("unreachable incident #%d opened %s after B died (peer_down_after %s): %q", open.ID, time.Since(killed).Round(time.Millisecond), twinDownAfter, open.Summary)
+	if open.Service != "tocsin" || !strings.Contains(open.Summary, "relay relay-b unreachable") {
+		t.Fatalf("incident %+v", open)
+	}
+	if since := time.Since(killed); since < twinDownAfter {
+		t.Fatalf("opened %s after B died, before peer_down_after", since)
+	}
+	a.waitSMSTo("+819087654321", 10*time.Second) // paged like any incident, from A's own modem
+	b.start()
+	eventually(t, 15*time.Second, "A resolves it when B is back", func() bool {
+		inc, _ := a.find(open.ID)
+		return inc.Status == escalation.Resolved
+	})
+	eventually(t, 5*time.Second, "B holds it resolved too", func() bool {
+		inc, _ := b.find(open.ID)
+		return inc.Status == escalation.Resolved
+	})
+}
+
+// TestTwinEmptyDatabase: B joins with an empty database, catches up with
+// everything A holds under the same ids and sends nothing old.
+func TestTwinEmptyDatabase(t *testing.T) {
+	key := writeKey(t, t.TempDir())
+	a := newTwinBox(t, "relay-a", twinPolicy("1h"), key)
+	b := newTwinBox(t, "relay-b", twinPolicy("1h"), key)
+	a.configure(1, b.gossip)
+	b.configure(2, a.gossip)
+	a.start()
+	var ids []int64
+	for i := range 3 {
+		res := a.alert(map[string]any{"service": "press-line-1", "summary": fmt.Sprintf("Line %d stopped", i), "severity": "critical", "dedup_key": fmt.Sprintf("e%d", i)})
+		ids = append(ids, res.IncidentID)
+	}
+	eventually(t, 10*time.Second, "A paged all three", func() bool { return smsTo(a.sim, "+819012345678") >= 1 })
+	a.api("POST", fmt.Sprintf("/api/v1/incidents/%d/ack", ids[0]), map[string]string{"by": "test"}, nil)
+	eventually(t, 10*time.Second, "A's pages all sent", func() bool {
+		for _, id := range ids {
+			if !hasTimeline(a.incident(id), escalation.KindSent, "SMS to tanaka") {
+				return false
+			}
+		}
+		return true
+	})
+	b.start() // fresh state directory: an empty database
+	start := time.Now()
+	for _, id := range ids {
+		eventually(t, 15*time.Second, fmt.Sprintf("B holds #%d", id), func() bool {
+			inc, ok := b.find(id)
+			return ok && inc.Status == a.incident(id).Status
+		})
+	}
+	t.Logf("B caught up with %d incidents in %s", len(ids), time.Since(start).Round(time.Millisecond))
+	time.Sleep(twinPeerTimeout + 2*time.Second) // past any hold: nothing old may leave B
+	if h := b.sim.History(); len(h) != 0 {
+		t.Fatalf("B sent %+v after catching up", h)
+	}
+	res := b.alert(map[string]any{"service": "press-line-1", "summary": "New after rejoin", "severity": "critical", "dedup_key": "e-new"})
+	for _, id := range ids {
+		if res.IncidentID == id {
+			t.Fatalf("B opened #%d, an id A already used", id)
+		}
+	}
+}
+
+// TestTwinPartitionHeal: the twins cannot see each other (B holds the
+// wrong key); each pages on its own; when the link heals the histories
+// merge: nothing lost, ids stable, the alert both took folded into one.
+func TestTwinPartitionHeal(t *testing.T) {
+	keyA := writeKey(t, t.TempDir())
+	keyB := writeKey(t, t.TempDir())
+	a := newTwinBox(t, "relay-a", twinPolicy("1h"), keyA)
+	b := newTwinBox(t, "relay-b", twinPolicy("1h"), keyB)
+	a.configure(1, b.gossip)
+	b.configure(2, a.gossip)
+	a.start()
+	b.start()
+	a.waitRole(cluster.Alone)
+	b.waitRole(cluster.Alone)
+	ra := a.alert(map[string]any{"service": "press-line-1", "summary": "Only A saw this", "severity": "critical", "dedup_key": "only-a"})
+	rb := b.alert(map[string]any{"service": "press-line-1", "summary": "Only B saw this", "severity": "error", "dedup_key": "only-b"})
+	both := map[string]any{"service": "press-line-1", "summary": "Both saw this", "severity": "critical", "dedup_key": "both"}
+	sa, sb := a.alert(both), b.alert(both)
+	if sa.IncidentID == sb.IncidentID {
+		t.Fatalf("partitioned boxes handed out one id twice: #%d", sa.IncidentID)
+	}
+	eventually(t, 10*time.Second, "each side pages its own (fail open)", func() bool {
+		return smsTo(a.sim, "+819012345678") == 2 && smsTo(b.sim, "+819012345678") == 2
+	})
+	// Heal: B gets the right key.
+	b.kill()
+	b.keyFile = keyA
+	b.configure(2, a.gossip)
+	b.start()
+	a.waitRole(cluster.Active)
+	for _, box := range []*twinBox{a, b} {
+		eventually(t, 15*time.Second, box.name+" holds the merged history", func() bool {
+			for _, id := range []int64{ra.IncidentID, rb.IncidentID} {
+				if _, ok := box.find(id); !ok {
+					return false
+				}
+			}
+			open := 0
+			for _, inc := range box.incidentsByKey("both") {
+				if inc.Status != escalation.Resolved {
+					open++
+				}
+			}
+			return open == 1 && len(box.incidentsByKey("both")) == 2
+		})
+	}
+	keep := min(sa.IncidentID, sb.IncidentID)
+	for _, box := range []*twinBox{a, b} {
+		inc := box.incident(keep)
+		if inc.AlertCount != 2 || inc.Status != escalation.Triggered {
+			t.Fatalf("%s: #%d after heal: %+v", box.name, keep, inc)
+		}
+		dup := box.incident(max(sa.IncidentID, sb.IncidentID))
+		if dup.ResolvedBy != fmt.Sprintf("merged into #%d", keep) {
+			t.Fatalf("%s: duplicate #%d: %+v", box.name, dup.ID, dup)
+		}
+		if got := box.incident(ra.IncidentID).Summary; got != "Only A saw this" {
+			t.Fatalf("%s: #%d summary %q", box.name, ra.IncidentID, got)
+		}
+	}
+	st := a.cluster()
+	t.Logf("partition: 4 incidents opened on two sides, 4 SMS sent (2 per side, 1 duplicate page for the shared alert); after heal both hold the same %d incidents, %d duplicate folded on A, %d on B",
+		3+1, st.MergedDuplicates, b.cluster().MergedDuplicates)
+	time.Sleep(twinPeerTimeout + time.Second) // nothing is paged again after the heal
+	if n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678"); n != 4 {
+		t.Fatalf("%d SMS after heal, want the 4 sent during the partition", n)
+	}
+}
+
+// TestTwinWrongKeyRefused: a box with another key cannot join, and both
+// say so in the log and the status.
+func TestTwinWrongKeyRefused(t *testing.T) {
+	a := newTwinBox(t, "relay-a", twinPolicy("1h"), writeKey(t, t.TempDir()))
+	c := newTwinBox(t, "relay-c", twinPolicy("1h"), writeKey(t, t.TempDir()))
+	a.configure(1, c.gossip)
+	c.configure(2, a.gossip)
+	a.start()
+	c.start()
+	eventually(t, 10*time.Second, "C reports why it cannot join", func() bool { return c.cluster().JoinError != "" })
+	eventually(t, 10*time.Second, "A reports the refused box", func() bool { return a.cluster().Refused != "" })
+	for _, box := range []*twinBox{a, c} {
+		st := box.cluster()
+		if st.Role != cluster.Alone || len(st.Members) != 1 {
+			t.Fatalf("%s: %+v", box.name, st)
+		}
+	}
+	a.waitLog(0, "refused a box that does not hold the cluster key")
+	t.Logf("C: %s; A: %s", c.cluster().JoinError, a.cluster().Refused)
+}
