@@ -113,12 +113,16 @@ func MergeIncident(local, remote IncidentRecord) IncidentRecord {
 		out.Incident.ResolvedAt, out.Incident.ResolvedBy = ri.ResolvedAt, ri.ResolvedBy
 		out.Escalation = remote.Escalation
 	}
-	if tie || remoteWins {
-		if earlier(ri.AcknowledgedAt, out.Incident.AcknowledgedAt) {
-			out.Incident.AcknowledgedAt, out.Incident.AcknowledgedBy = ri.AcknowledgedAt, ri.AcknowledgedBy
-		}
-		if earlier(ri.ResolvedAt, out.Incident.ResolvedAt) {
-			out.Incident.ResolvedAt, out.Incident.ResolvedBy = ri.ResolvedAt, ri.ResolvedBy
+	// Within one re-trigger epoch, the earliest ack and resolution stand,
+	// whichever side they were recorded on.
+	if rr == lr {
+		for _, side := range []Incident{li, ri} {
+			if earlier(side.AcknowledgedAt, out.Incident.AcknowledgedAt) && out.Incident.Status != Triggered {
+				out.Incident.AcknowledgedAt, out.Incident.AcknowledgedBy = side.AcknowledgedAt, side.AcknowledgedBy
+			}
+			if earlier(side.ResolvedAt, out.Incident.ResolvedAt) && out.Incident.Status == Resolved {
+				out.Incident.ResolvedAt, out.Incident.ResolvedBy = side.ResolvedAt, side.ResolvedBy
+			}
 		}
 	}
 	if tie && further(remote.Escalation, local.Escalation) {
