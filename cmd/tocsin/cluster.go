@@ -134,7 +134,7 @@ func (d *daemon) runCluster(run func(name string, fn func(ctx context.Context)))
 	d.obs.metrics.Registry().MustRegister(clusterCollector{d.node})
 	cancelSub := d.engine.Subscribe(func(escalation.Incident) { d.node.Kick() })
 	run("cluster", func(ctx context.Context) {
-		if err := d.node.Run(ctx, d.engine, func() bool { return d.modemMetrics().Up }); err != nil {
+		if err := d.node.Run(ctx, d.engine, twinPolicies{d}, func() bool { return d.modemMetrics().Up }); err != nil {
 			d.log.Error("cluster stopped", "err", err)
 		}
 	})
@@ -178,4 +178,18 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(clusterRoleDesc, prometheus.GaugeValue, v, string(r))
 	}
+}
+
+// twinPolicies lets the cluster read the policy in force and apply a
+// twin's through the policy keeper, like any other apply.
+type twinPolicies struct{ d *daemon }
+
+func (p twinPolicies) Current(ctx context.Context) ([]byte, escalation.PolicyVersion, error) {
+	_, src, v, err := p.d.db.CurrentPolicy(ctx)
+	return src, v, err
+}
+
+func (p twinPolicies) ApplyAt(ctx context.Context, source []byte, by string, at time.Time) error {
+	_, err := p.d.policy.ApplyAt(ctx, "twin", source, by, at)
+	return err
 }

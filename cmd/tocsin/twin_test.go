@@ -463,6 +463,17 @@ func TestTwinPartitionHeal(t *testing.T) {
 	if sa.IncidentID == sb.IncidentID {
 		t.Fatalf("partitioned boxes handed out one id twice: #%d", sa.IncidentID)
 	}
+	// A policy changed on each side: the later one wins on both after heal.
+	if code := a.api("PUT", "/api/v1/policy", twinPolicy("8m"), nil); code != http.StatusOK {
+		t.Fatalf("PUT policy on A = %d", code)
+	}
+	// B's comes from its policy_file (applied when the file changes, and
+	// at start), strictly later.
+	time.Sleep(10 * time.Millisecond)
+	if err := os.WriteFile(filepath.Join(b.dir, "policy.yaml"), []byte(twinPolicy("9m")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(0, "by=\"file change\"")
 	eventually(t, 10*time.Second, "each side pages its own (fail open)", func() bool {
 		return smsTo(a.sim, "+819012345678") == 2 && smsTo(b.sim, "+819012345678") == 2
 	})
@@ -488,6 +499,12 @@ func TestTwinPartitionHeal(t *testing.T) {
 			return open == 1 && len(box.incidentsByKey("both")) == 2
 		})
 	}
+	for _, box := range []*twinBox{a, b} {
+		eventually(t, 10*time.Second, box.name+" runs the later policy", func() bool {
+			return strings.Contains(string(box.raw("GET", "/api/v1/policy")), "9m")
+		})
+	}
+	a.waitLog(0, "policy conflict: the twin's policy is newer")
 	keep := min(sa.IncidentID, sb.IncidentID)
 	for _, box := range []*twinBox{a, b} {
 		inc := box.incident(keep)
@@ -530,4 +547,23 @@ func TestTwinWrongKeyRefused(t *testing.T) {
 	}
 	a.waitLog(0, "refused a box that does not hold the cluster key")
 	t.Logf("C: %s; A: %s", c.cluster().JoinError, a.cluster().Refused)
+}
+
+// TestTwinPolicyFollows: a policy applied on B is in force on A too.
+func TestTwinPolicyFollows(t *testing.T) {
+	a, b := newTwins(t, "1h")
+	changed := twinPolicy("7m")
+	if code := b.api("PUT", "/api/v1/policy", changed, nil); code != http.StatusOK {
+		t.Fatalf("PUT policy on B = %d", code)
+	}
+	took := eventually(t, 10*time.Second, "A runs B's policy", func() bool {
+		return strings.Contains(string(a.raw("GET", "/api/v1/policy")), "7m")
+	})
+	t.Logf("policy applied on B in force on A after %s", took)
+	a.waitLog(0, "(on relay-b)")
+	// Both run one policy: neither sends it back as a conflict.
+	time.Sleep(2 * time.Second)
+	if strings.Contains(a.logText()+b.logText(), "policy conflict") {
+		t.Fatal("a policy conflict was logged for a plain apply")
+	}
 }

@@ -64,6 +64,8 @@ type Node struct {
 	cfg      Config
 	store    Store
 	engine   Engine      // set by Run before its goroutines start
+	policies Policies    // set by Run; nil: policies do not follow
+	agreed   string      // hash of the last policy both boxes ran; owned by the receiver
 	modem    func() bool // set by Run: this box's modem health
 	log      *slog.Logger
 	ml       *memberlist.Memberlist
@@ -251,17 +253,18 @@ func (n *Node) self() Member {
 
 // Run joins the peers (and keeps trying), ships changes, applies what the
 // twins send into engine, keeps the role current from modemUp (this box's
-// modem health, announced to the twins) and watches the twins, until ctx
-// ends; then it leaves the cluster.
-func (n *Node) Run(ctx context.Context, engine Engine, modemUp func() bool) error {
-	n.engine, n.modem = engine, modemUp
+// modem health, announced to the twins), keeps one policy in force on the
+// boxes through policies and watches the twins, until ctx ends; then it
+// leaves the cluster.
+func (n *Node) Run(ctx context.Context, engine Engine, policies Policies, modemUp func() bool) error {
+	n.engine, n.policies, n.modem = engine, policies, modemUp
 	n.modemUp.Store(modemUp())
 	if err := n.ml.UpdateNode(time.Second); err != nil {
 		n.log.Warn("cluster: announce modem state", "err", err)
 	}
 	watch := func(ctx context.Context) { n.watch.Run(ctx, engine) }
 	var wg sync.WaitGroup
-	for _, fn := range []func(context.Context){n.joiner, n.shipper, n.receiver, n.roles, watch} {
+	for _, fn := range []func(context.Context){n.joiner, n.shipper, n.receiver, n.roles, n.policyAnnouncer, watch} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -406,6 +409,16 @@ func (n *Node) receiver(ctx context.Context) {
 				continue
 			}
 			n.reconcile(ctx, st)
+			if st.Policy != nil {
+				n.mergePolicy(ctx, *st.Policy)
+			}
+		case msgPolicy:
+			var p policyNote
+			if err := json.Unmarshal(msg[1:], &p); err != nil {
+				n.log.Error("cluster: bad policy from a twin", "err", err)
+				continue
+			}
+			n.mergePolicy(ctx, p)
 		}
 	}
 }
@@ -433,6 +446,8 @@ type pushState struct {
 	Name  string           `json:"name"`
 	MaxID int64            `json:"max_id"`
 	FP    map[int64]string `json:"fp"`
+	// Policy is the policy in force there, with its source.
+	Policy *policyNote `json:"policy,omitempty"`
 }
 
 // reconcile sends the twin every incident it lacks or holds differently.
@@ -538,6 +553,9 @@ func (d *delegate) LocalState(join bool) []byte {
 		return nil
 	}
 	st := pushState{Name: n.cfg.Name, FP: fp}
+	if p, ok := n.currentPolicy(context.Background()); ok {
+		st.Policy = &p
+	}
 	for id := range fp {
 		st.MaxID = max(st.MaxID, id)
 	}
