@@ -122,7 +122,7 @@ func TestChannelVerdicts(t *testing.T) {
 		if got := hook.messages(); len(got) != 1 || got[0].Number != "line-chat" || got[0].Event != escalation.EventPage || got[0].AckURL == "" {
 			t.Fatalf("webhook got %+v, want the line-chat page with links", got)
 		}
-		if n := r.row(id, escalation.Email, "tanaka@factory.example"); n.Status != escalation.Queued || n.Attempts != 0 || n.Error != "waiting: scripted wait" {
+		if n := r.row(id, escalation.Email, "tanaka@factory.example"); n.Status != escalation.Queued || n.Attempts != 0 || n.Error != "E-mail to tanaka (tanaka@factory.example) waiting: scripted wait" {
 			t.Errorf("e-mail after a Wait: %s with %d attempts (%q), want queued with 0 (not an attempt), waiting", n.Status, n.Attempts, n.Error)
 		}
 		if h := mw.Health(); h.State != "down" || !strings.Contains(h.LastError, "scripted wait") {

@@ -112,7 +112,7 @@ func TestAckLinkUsedOnce(t *testing.T) {
 	}
 }
 
-// TestChannelMigrationKeepsRows: a database from before migration 0008,
+// TestChannelMigrationKeepsRows: a database from before the channels migration (0004),
 // with SMS and call rows, keeps them (channel and all) when the channel
 // column is replaced.
 func TestChannelMigrationKeepsRows(t *testing.T) {
@@ -125,7 +125,7 @@ func TestChannelMigrationKeepsRows(t *testing.T) {
 	sort.Strings(files)
 	before := 0
 	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), "0008") {
+		if strings.HasPrefix(filepath.Base(f), "0004_channels") {
 			break
 		}
 		b, err := os.ReadFile(f)

@@ -17,7 +17,7 @@ type fakeStore struct{ checkErr error }
 
 func (fakeStore) Path() string                               { return "/var/lib/tocsin/tocsin.db" }
 func (s fakeStore) Check(context.Context) error              { return s.checkErr }
-func (fakeStore) OpenIncidents(context.Context) (int, error) { return 0, nil }
+func (fakeStore) OpenIncidents(context.Context) (int, error) { return 2, nil }
 func (fakeStore) OutboxDepth(context.Context) (int, error)   { return 3, nil }
 func (fakeStore) CurrentPolicy(context.Context) (*escalation.Policy, []byte, escalation.PolicyVersion, error) {
 	return &escalation.Policy{}, nil, escalation.PolicyVersion{Version: 7}, nil
@@ -26,9 +26,6 @@ func (fakeStore) CurrentPolicy(context.Context) (*escalation.Policy, []byte, esc
 type fakeEngine struct{}
 
 func (fakeEngine) LastTick() time.Time { return time.Now() }
-func (fakeEngine) Incidents(context.Context, escalation.IncidentFilter) ([]escalation.Incident, error) {
-	return make([]escalation.Incident, 2), nil
-}
 
 type fakeModem struct{ st modem.State }
 
