@@ -6,15 +6,12 @@
 -- outbox survive. For those rows `number` holds the recipient: the e-mail
 -- address, the ntfy topic or the webhook id.
 DROP INDEX IF EXISTS outbox_pending;
-DROP INDEX IF EXISTS outbox_told; -- 0005's index names the column; made again below
 ALTER TABLE outbox ADD COLUMN channel_new TEXT NOT NULL DEFAULT 'sms'
     CHECK (channel_new IN ('sms', 'voice', 'email', 'push', 'webhook'));
 UPDATE outbox SET channel_new = channel;
 ALTER TABLE outbox DROP COLUMN channel;
 ALTER TABLE outbox RENAME COLUMN channel_new TO channel;
 CREATE INDEX outbox_pending ON outbox (status, channel, severity, id);
-CREATE INDEX IF NOT EXISTS outbox_told ON outbox (number, updated_at)
-    WHERE status = 'sent' AND level > 0 AND channel = 'sms';
 
 -- Acknowledge links ({public_url}/a/{token}): only the SHA-256 of each
 -- token is kept, so the database holds no working link. A link acts once
