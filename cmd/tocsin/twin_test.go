@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -49,6 +50,8 @@ type twinBox struct {
 	gossip  string // host:port of its memberlist
 	base    string // the config without the cluster section
 	keyFile string
+	// peerTimeout overrides twinPeerTimeout (the benchmarks use the default).
+	peerTimeout time.Duration
 }
 
 func freeGossipPort(t testing.TB) string {
@@ -107,7 +110,7 @@ func (b *twinBox) configure(priority int, peers ...string) {
   priority: %d
   peer_timeout: %s
   peer_down_after: %s
-`, b.name, b.gossip, strings.Join(quoted, ", "), b.keyFile, priority, twinPeerTimeout, twinDownAfter)
+`, b.name, b.gossip, strings.Join(quoted, ", "), b.keyFile, priority, cmp.Or(b.peerTimeout, twinPeerTimeout), twinDownAfter)
 	if err := os.WriteFile(b.cfg, []byte(b.base+section), 0o600); err != nil {
 		b.t.Fatal(err)
 	}

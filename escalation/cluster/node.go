@@ -27,7 +27,7 @@ type Store interface {
 	EnableReplication(ctx context.Context, slot, stride int) (instance string, err error)
 	ChangedSince(ctx context.Context, seq int64) ([]int64, int64, error)
 	PruneChanges(ctx context.Context, seq int64) error
-	ExportIncidents(ctx context.Context, instance string, ids []int64) ([]escalation.IncidentRecord, error)
+	ExportIncidents(ctx context.Context, ids []int64) ([]escalation.IncidentRecord, error)
 	ImportIncidents(ctx context.Context, recs []escalation.IncidentRecord, hold time.Duration, now time.Time) ([]int64, int, error)
 	Fingerprints(ctx context.Context) (map[int64]string, error)
 	SetHold(ctx context.Context, hold time.Duration, now time.Time) error
@@ -107,7 +107,7 @@ func Tuning(c *memberlist.Config, peerTimeout time.Duration) {
 	c.SuspicionMult = 2
 	c.GossipInterval = min(probe/2, 200*time.Millisecond)
 	c.PushPullInterval = min(max(2*peerTimeout, time.Second), 30*time.Second)
-	c.TCPTimeout = max(2*probe, time.Second)
+	c.TCPTimeout = 10 * time.Second // push/pull carries every incident's fingerprint; a busy SD card is slow
 	c.DeadNodeReclaimTime = time.Second // a restarted twin comes back under its name at once
 }
 
@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg Config, store Store) (*Node, error) {
 		return nil, err
 	}
 	n.log.Info("cluster listening", "name", cfg.Name, "address", ml.LocalNode().Address(), "peers", cfg.Peers,
-		"priority", cfg.Priority, "id_slot", n.slot, "id_stride", n.stride, "encrypted", len(cfg.Key) > 0)
+		"priority", cfg.Priority, "instance", n.instance, "id_slot", n.slot, "id_stride", n.stride, "encrypted", len(cfg.Key) > 0)
 	return n, nil
 }
 
@@ -306,7 +306,7 @@ func (n *Node) joiner(ctx context.Context) {
 
 const (
 	msgRecords byte = 'R'
-	chunk           = 50
+	chunk           = 200
 )
 
 // shipper sends every changed incident to every alive twin. The change log
@@ -322,6 +322,12 @@ func (n *Node) shipper(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-n.kick:
+			// Let the commits of a burst gather: one export for many.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
 		case <-tick.C:
 		}
 		for {
@@ -356,7 +362,7 @@ func (n *Node) ship(ctx context.Context, ids []int64, to *memberlist.Node) {
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), chunk)]
 		ids = ids[len(part):]
-		recs, err := n.store.ExportIncidents(ctx, n.instance, part)
+		recs, err := n.store.ExportIncidents(ctx, part)
 		if err != nil {
 			n.log.Error("cluster: export", "err", err)
 			return

@@ -34,6 +34,12 @@ var replTriggers = []string{
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_ins AFTER INSERT ON outbox
 		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
 		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	// A page is named on every box by this database's instance and its
+	// row id here.
+	`CREATE TRIGGER IF NOT EXISTS repl_outbox_name AFTER INSERT ON outbox
+		WHEN NEW.level > 0 AND NEW.gkey IS NULL
+		BEGIN UPDATE outbox SET gkey = (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || NEW.id
+			WHERE id = NEW.id; END`,
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_upd AFTER UPDATE OF status ON outbox
 		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
 		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
@@ -47,7 +53,7 @@ var replTriggers = []string{
 }
 
 var replTriggerNames = []string{"repl_incident_ins", "repl_incident_upd", "repl_escalation_upd",
-	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_upd", "repl_outbox_hold"}
+	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_name", "repl_outbox_upd", "repl_outbox_hold"}
 
 // idSlot is this box's share of incident ids: id % stride == slot. Zero
 // stride: ids as SQLite assigns them.
@@ -76,7 +82,12 @@ func (db *DB) EnableReplication(ctx context.Context, slot, stride int) (instance
 		if _, err := tx.Exec(`INSERT INTO cluster_state (key, value) VALUES ('instance', ?) ON CONFLICT DO NOTHING`, fresh); err != nil {
 			return err
 		}
-		return tx.QueryRow(`SELECT value FROM cluster_state WHERE key = 'instance'`).Scan(&instance)
+		if err := tx.QueryRow(`SELECT value FROM cluster_state WHERE key = 'instance'`).Scan(&instance); err != nil {
+			return err
+		}
+		// Pages queued while the box ran alone get their names now.
+		_, err := tx.Exec(`UPDATE outbox SET gkey = ? || ':' || id WHERE gkey IS NULL AND level > 0`, instance)
+		return err
 	})
 	if err != nil {
 		return "", wrapErr("enable replication", err)
@@ -195,7 +206,8 @@ func (db *DB) PruneChanges(ctx context.Context, seq int64) error {
 func (db *DB) Fingerprints(ctx context.Context) (map[int64]string, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT i.id, i.status, COALESCE(e.level, 0), COALESCE(e.loop, 0), i.alert_count,
 		(SELECT COUNT(*) FROM timeline t WHERE t.incident_id = i.id),
-		(SELECT COUNT(*) FROM outbox o WHERE o.incident_id = i.id AND o.level > 0 AND o.status IN ('sent', 'failed'))
+		(SELECT COUNT(*) FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
+			WHERE c.incident_id = i.id AND o.incident_id = i.id AND o.level > 0 AND o.status IN ('sent', 'failed'))
 		FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id`)
 	if err != nil {
 		return nil, wrapErr("fingerprints", err)
@@ -217,115 +229,140 @@ func (db *DB) Fingerprints(ctx context.Context) (map[int64]string, error) {
 }
 
 // ExportIncidents returns the records of incidents ids (missing ones are
-// left out). Pages are named (gkey) on their first export.
-func (db *DB) ExportIncidents(ctx context.Context, instance string, ids []int64) ([]escalation.IncidentRecord, error) {
+// left out), read in a handful of queries whatever their number.
+func (db *DB) ExportIncidents(ctx context.Context, ids []int64) ([]escalation.IncidentRecord, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	in, args := inList(ids)
-	var unnamed int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE gkey IS NULL AND level > 0
-		AND incident_id IN (`+in+`)`, args...).Scan(&unnamed); err != nil {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot for all queries
+	if err != nil {
 		return nil, wrapErr("export", err)
 	}
-	if unnamed > 0 {
-		if err := db.update(ctx, func(tx *sql.Tx) error {
-			_, err := tx.Exec(`UPDATE outbox SET gkey = ? || ':' || id WHERE gkey IS NULL AND level > 0
-				AND incident_id IN (`+in+`)`, append([]any{instance}, args...)...)
-			return err
-		}); err != nil {
+	defer tx.Rollback()
+	byID := map[int64]*escalation.IncidentRecord{}
+	var out []escalation.IncidentRecord
+	rows, err := tx.QueryContext(ctx, `SELECT `+incidentCols+`, i.dedup_scope, i.last_alert_at, e.loop_started_at, e.next_at, e.policy_version`+
+		incidentFrom+` WHERE i.id IN (`+in+`) ORDER BY i.id`, args...)
+	if err != nil {
+		return nil, wrapErr("export", err)
+	}
+	for rows.Next() {
+		var (
+			rec             escalation.IncidentRecord
+			last, loopStart int64
+			next            sql.NullInt64
+		)
+		inc, err := scanIncident(rows, &rec.DedupScope, &last, &loopStart, &next, &rec.Escalation.PolicyVersion)
+		if err != nil {
+			rows.Close()
 			return nil, wrapErr("export", err)
 		}
-	}
-	out := make([]escalation.IncidentRecord, 0, len(ids))
-	for _, id := range ids {
-		rec, err := db.exportOne(ctx, id)
-		if escalation.KindOf(err) == escalation.NotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
+		rec.Incident = inc
+		rec.LastAlert, rec.Escalation.LoopStartedAt = fromMS(last), fromMS(loopStart)
+		rec.Escalation.Level, rec.Escalation.Loop = inc.Level, inc.Loop
+		if next.Valid {
+			rec.Escalation.NextAt = fromMS(next.Int64)
 		}
 		out = append(out, rec)
 	}
-	return out, nil
-}
-
-func (db *DB) exportOne(ctx context.Context, id int64) (escalation.IncidentRecord, error) {
-	var rec escalation.IncidentRecord
-	inc, err := db.Incident(ctx, id)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("export", err)
+	}
+	for i := range out {
+		byID[out[i].Incident.ID] = &out[i]
+	}
+	// Timelines.
+	rows, err = tx.QueryContext(ctx, `SELECT incident_id, at, kind, detail FROM timeline WHERE incident_id IN (`+in+`) ORDER BY incident_id, id`, args...)
 	if err != nil {
-		return rec, err
+		return nil, wrapErr("export timeline", err)
 	}
-	rec.Timeline, inc.Timeline = inc.Timeline, nil
-	rec.Incident = inc
-	var (
-		last, loopStart int64
-		next            sql.NullInt64
-	)
-	err = db.read.QueryRowContext(ctx, `SELECT i.dedup_scope, i.last_alert_at, e.level, e.loop, e.loop_started_at, e.next_at, e.policy_version
-		FROM incidents i JOIN escalations e ON e.incident_id = i.id WHERE i.id = ?`, id).Scan(
-		&rec.DedupScope, &last, &rec.Escalation.Level, &rec.Escalation.Loop, &loopStart, &next, &rec.Escalation.PolicyVersion)
+	for rows.Next() {
+		var (
+			id, at int64
+			e      escalation.TimelineEntry
+		)
+		if err := rows.Scan(&id, &at, &e.Kind, &e.Detail); err != nil {
+			rows.Close()
+			return nil, wrapErr("export timeline", err)
+		}
+		e.At = fromMS(at)
+		if r := byID[id]; r != nil {
+			r.Timeline = append(r.Timeline, e)
+		}
+	}
+	rows.Close()
+	// Pages, with what each covers and the SMS it went with.
+	rows, err = tx.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey,
+		COALESCE((SELECT w.gkey FROM outbox w WHERE w.id = o.sent_with), '')
+		FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
+		WHERE c.incident_id IN (`+in+`) AND o.incident_id = c.incident_id AND o.level > 0 AND o.gkey IS NOT NULL
+		ORDER BY o.id`, args...)
 	if err != nil {
-		return rec, wrapErr("export", err)
+		return nil, wrapErr("export pages", err)
 	}
-	rec.LastAlert, rec.Escalation.LoopStartedAt = fromMS(last), fromMS(loopStart)
-	if next.Valid {
-		rec.Escalation.NextAt = fromMS(next.Int64)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey,
-		COALESCE((SELECT w.gkey FROM outbox w WHERE w.id = o.sent_with), '') FROM outbox o
-		WHERE o.incident_id = ? AND o.level > 0 AND o.gkey IS NOT NULL ORDER BY o.id`, id)
-	if err != nil {
-		return rec, wrapErr("export pages", err)
-	}
+	pageOf := map[int64]*escalation.ReplicaPage{}
 	var outIDs []int64
 	for rows.Next() {
 		var p escalation.ReplicaPage
 		n, err := scanOutboxRow(rows, &p.Key, &p.SentWith)
 		if err != nil {
 			rows.Close()
-			return rec, err
+			return nil, wrapErr("export pages", err)
 		}
 		p.Notification, p.Status = n, n.Status
-		rec.Pages = append(rec.Pages, p)
-		outIDs = append(outIDs, n.ID)
+		if r := byID[n.IncidentID]; r != nil {
+			r.Pages = append(r.Pages, p)
+			outIDs = append(outIDs, n.ID)
+		}
 	}
 	rows.Close()
+	for i := range out {
+		for j := range out[i].Pages {
+			pageOf[out[i].Pages[j].Notification.ID] = &out[i].Pages[j]
+		}
+	}
 	if len(outIDs) > 0 {
-		in, args := inList(outIDs)
-		crows, err := db.read.QueryContext(ctx, `SELECT outbox_id, incident_id FROM outbox_covers WHERE outbox_id IN (`+in+`) ORDER BY incident_id`, args...)
+		oin, oargs := inList(outIDs)
+		rows, err = tx.QueryContext(ctx, `SELECT outbox_id, incident_id FROM outbox_covers WHERE outbox_id IN (`+oin+`) ORDER BY incident_id`, oargs...)
 		if err != nil {
-			return rec, wrapErr("export covers", err)
+			return nil, wrapErr("export covers", err)
 		}
-		covers := map[int64][]int64{}
-		for crows.Next() {
+		for rows.Next() {
 			var o, c int64
-			if err := crows.Scan(&o, &c); err != nil {
-				crows.Close()
-				return rec, err
+			if err := rows.Scan(&o, &c); err != nil {
+				rows.Close()
+				return nil, wrapErr("export covers", err)
 			}
-			covers[o] = append(covers[o], c)
+			if p := pageOf[o]; p != nil {
+				p.Notification.Covers = append(p.Notification.Covers, c)
+			}
 		}
-		crows.Close()
-		for i := range rec.Pages {
-			rec.Pages[i].Notification.Covers = covers[rec.Pages[i].Notification.ID]
-			rec.Pages[i].Notification.ID = 0
-		}
+		rows.Close()
 	}
-	zrows, err := db.read.QueryContext(ctx, `SELECT zone FROM zone_alarms WHERE incident_id = ? ORDER BY zone`, id)
+	for _, p := range pageOf {
+		p.Notification.ID = 0
+	}
+	// Zones.
+	rows, err = tx.QueryContext(ctx, `SELECT incident_id, zone FROM zone_alarms WHERE incident_id IN (`+in+`) ORDER BY incident_id, zone`, args...)
 	if err != nil {
-		return rec, wrapErr("export zones", err)
+		return nil, wrapErr("export zones", err)
 	}
-	defer zrows.Close()
-	for zrows.Next() {
-		var z string
-		if err := zrows.Scan(&z); err != nil {
-			return rec, err
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			z  string
+		)
+		if err := rows.Scan(&id, &z); err != nil {
+			return nil, wrapErr("export zones", err)
 		}
-		rec.Zones = append(rec.Zones, z)
+		if r := byID[id]; r != nil {
+			r.Zones = append(r.Zones, z)
+		}
 	}
-	return rec, zrows.Err()
+	return out, wrapErr("export zones", rows.Err())
 }
 
 // scanOutboxRow reads outboxCols and extra columns.
@@ -354,6 +391,14 @@ func scanOutboxRow(r scanner, extra ...any) (escalation.Notification, error) {
 func (db *DB) ImportIncidents(ctx context.Context, recs []escalation.IncidentRecord, hold time.Duration, now time.Time) (changed []int64, merged int, err error) {
 	err = db.update(ctx, func(tx *sql.Tx) error {
 		changed, merged = nil, 0
+		// What the import writes is the twin's news, not this box's: it
+		// is not shipped back (the twin merges this box's own changes the
+		// same way). Jobs of a batch run one after the other, so the log
+		// rows between these two positions are this import's.
+		var before int64
+		if err := tx.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM repl_log`).Scan(&before); err != nil {
+			return err
+		}
 		for _, rec := range recs {
 			ids, folded, err := importOne(tx, rec, hold, now)
 			if err != nil {
@@ -364,7 +409,8 @@ func (db *DB) ImportIncidents(ctx context.Context, recs []escalation.IncidentRec
 				merged++
 			}
 		}
-		return nil
+		_, err := tx.Exec(`DELETE FROM repl_log WHERE seq > ?`, before)
+		return err
 	})
 	if err == nil {
 		for _, rec := range recs {

@@ -33,7 +33,7 @@ func ship(t *testing.T, from, to *sqlite.DB, instance string, hold time.Duration
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := from.ExportIncidents(ctx, instance, ids)
+	recs, err := from.ExportIncidents(ctx, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
