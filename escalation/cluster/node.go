@@ -107,7 +107,7 @@ func Tuning(c *memberlist.Config, peerTimeout time.Duration) {
 	c.SuspicionMult = 2
 	c.GossipInterval = min(probe/2, 200*time.Millisecond)
 	c.PushPullInterval = min(max(2*peerTimeout, time.Second), 30*time.Second)
-	c.TCPTimeout = 10 * time.Second // push/pull carries every incident's fingerprint; a busy SD card is slow
+	c.TCPTimeout = 10 * time.Second     // push/pull carries every incident's fingerprint; a busy SD card is slow
 	c.DeadNodeReclaimTime = time.Second // a restarted twin comes back under its name at once
 }
 
