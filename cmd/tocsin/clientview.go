@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/cluster"
 	"github.com/tocsin-relay/tocsin/escalation/status"
 )
 
@@ -95,7 +96,8 @@ type statusView struct {
 	} `json:"mqtt"`
 	// Warnings, when the daemon gives them (such as "not configured: no
 	// contact can be paged").
-	Warnings []string `json:"warnings"`
+	Warnings []string        `json:"warnings"`
+	Cluster  *cluster.Status `json:"cluster"` // twin relays (cluster.go)
 }
 
 // printStatus writes the short summary of `tocsin status`.
@@ -160,6 +162,9 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 	}
 	if !s.Database.OK {
 		fmt.Fprintf(out, "database:   FAILING: %s\n", s.Database.Error)
+	}
+	if s.Cluster != nil {
+		printPair(out, *s.Cluster)
 	}
 	var warns []string
 	warns = append(warns, s.Warnings...)

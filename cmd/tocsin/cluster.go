@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -192,4 +193,34 @@ func (p twinPolicies) Current(ctx context.Context) ([]byte, escalation.PolicyVer
 func (p twinPolicies) ApplyAt(ctx context.Context, source []byte, by string, at time.Time) error {
 	_, err := p.d.policy.ApplyAt(ctx, "twin", source, by, at)
 	return err
+}
+
+// printPair writes the twin relays' lines of `tocsin status`: this box's
+// role, then every box with its state, modem and priority.
+func printPair(out io.Writer, c cluster.Status) {
+	fmt.Fprintf(out, "pair:       %s is %s\n", c.Name, c.Role)
+	for _, m := range c.Members {
+		modem := "modem up"
+		if !m.ModemUp {
+			modem = "MODEM DOWN"
+		}
+		who := m.Name
+		if m.Self {
+			who += " (this box)"
+		}
+		state := m.State
+		if state != cluster.StateAlive {
+			state = strings.ToUpper(state)
+		}
+		fmt.Fprintf(out, "            %s at %s: %s, %s, priority %d\n", who, m.Address, state, modem, m.Priority)
+	}
+	if c.JoinError != "" {
+		fmt.Fprintf(out, "warning:    cannot join the twin: %s\n", strings.Join(strings.Fields(c.JoinError), " "))
+	}
+	if c.Refused != "" {
+		fmt.Fprintf(out, "warning:    refused a box without the cluster key: %s\n", c.Refused)
+	}
+	if c.SlotConflict != "" {
+		fmt.Fprintf(out, "warning:    %s opens incidents in this box's id slot: list each box's address in the other's peers\n", c.SlotConflict)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -231,6 +232,26 @@ func TestTwinOnePage(t *testing.T) {
 	incA, incB := a.incident(res.IncidentID), b.incident(res.IncidentID)
 	if incA.Status != incB.Status || incA.Level != incB.Level || incA.Summary != incB.Summary {
 		t.Fatalf("A holds %+v, B holds %+v", incA, incB)
+	}
+
+	// The pair in the status, the metrics and `tocsin status`.
+	st := a.cluster()
+	if st.Name != "relay-a" || len(st.Members) != 2 || st.Members[1].Name != "relay-b" || st.Members[1].State != cluster.StateAlive ||
+		!st.Members[1].ModemUp || st.Members[1].Priority != 2 {
+		t.Fatalf("A's cluster status %+v", st)
+	}
+	metrics := string(a.raw("GET", "/metrics"))
+	for _, want := range []string{`tocsin_cluster_role{role="active"} 1`, `tocsin_cluster_role{role="standby"} 0`, `tocsin_cluster_members{state="alive"} 2`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	cmd := exec.Command(tocsinBin, "status", "--server", "http://"+b.addr)
+	cmd.Env = append(os.Environ(), "TOCSIN_TOKEN="+b.token)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "pair:       relay-b is standby") ||
+		!strings.Contains(string(out), "relay-a at "+a.gossip+": alive, modem up, priority 1") {
+		t.Fatalf("tocsin status: %v\n%s", err, out)
 	}
 }
 
