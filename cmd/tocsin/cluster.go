@@ -74,9 +74,6 @@ func (c *Config) validateCluster(root *yaml.Node) configErrors {
 	if k.PeerDownAfter == 0 {
 		k.PeerDownAfter = duration(time.Minute)
 	}
-	if k.PeerTimeout < 0 || k.PeerDownAfter < 0 {
-		bad("cluster.peer_timeout and peer_down_after must be positive")
-	}
 	return errs
 }
 
