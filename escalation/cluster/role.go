@@ -105,8 +105,8 @@ type Ingester interface {
 	Ingest(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error)
 }
 
-// Service is where a missing twin is reported.
-const Service = "tocsin"
+// Service is where a missing twin is reported: Tocsin's own service.
+const Service = escalation.SelfService
 
 // UnreachableKey is the dedup key of the incident about twin name.
 func UnreachableKey(name string) string { return "relay-unreachable-" + name }
