@@ -145,6 +145,11 @@ type IngestResult struct {
 	// Dropped is true for acknowledge/resolve of an unknown key: accepted
 	// and recorded as an alert, but it changed no incident.
 	Dropped bool `json:"dropped,omitempty"`
+	// PagesReady is true when the first step queued a page that can leave
+	// at once (its number's turn has come and nothing of that number's
+	// was already waiting to leave): delivery should look. It is not part
+	// of the API answer.
+	PagesReady bool `json:"-"`
 }
 
 // Incident is the unit people are paged about.
