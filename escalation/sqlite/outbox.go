@@ -239,19 +239,24 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 		if err != nil {
 			return err
 		}
+		// One statement for every incident the digest covered.
 		seen := map[int64]bool{}
+		var rows []any
 		for _, id := range ids {
 			for _, inc := range covers[id] {
 				if seen[inc] {
 					continue
 				}
 				seen[inc] = true
-				if err := addTimeline(tx, inc, now, kind, o.Timeline); err != nil {
-					return err
-				}
+				rows = append(rows, inc, ms(now), kind, o.Timeline)
 			}
 		}
-		return nil
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)`+
+			strings.Repeat(`, (?, ?, ?, ?)`, len(rows)/4-1), rows...)
+		return err
 	}))
 }
 
