@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -89,6 +90,7 @@ func alertmanagerIngest(tb testing.TB, total, clients int) (float64, error) {
 				if resp.StatusCode != http.StatusOK {
 					failed.Add(1)
 				}
+				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 				resp.Body.Close()
 			}
 		}()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -47,6 +48,7 @@ func postAlerts(addr, token, service, prefix, severity string, n, clients int) (
 				if resp.StatusCode != http.StatusAccepted {
 					failed.Add(1)
 				}
+				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 				resp.Body.Close()
 			}
 		}()
