@@ -200,3 +200,36 @@ func claimable(tx *sql.Tx, channel escalation.Channel, number string, now time.T
 		number, string(channel), ms(now)).Scan(&ok)
 	return ok, err
 }
+
+// releasePace gives back the turn a claim took when nothing was sent (the
+// modem was down and the claimed rows go back to the queue uncounted). It
+// must run in the transaction that hands the rows back, before their
+// updated_at changes: it removes the claim's time (the rows' updated_at,
+// set by Claim) from the number's recent sends. next_at becomes 0; the next
+// Claim sets it again if the limit still holds the number back.
+func releasePace(tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var (
+		number, channel string
+		at              int64
+	)
+	err := tx.QueryRow(`SELECT number, channel, updated_at FROM outbox WHERE id = ? AND status = 'sending'`, ids[0]).
+		Scan(&number, &channel, &at)
+	if errors.Is(err, sql.ErrNoRows) || channel != string(escalation.SMS) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p, err := readPace(context.Background(), tx, number)
+	if err != nil {
+		return err
+	}
+	if i := slices.Index(p.recent, at); i >= 0 {
+		p.recent = slices.Delete(p.recent, i, i+1)
+	}
+	_, err = tx.Exec(`UPDATE sms_pace SET next_at = 0, recent = ? WHERE number = ?`, formatRecent(p.recent), number)
+	return err
+}
