@@ -213,8 +213,8 @@ func (db *DB) writer() {
 		// Under concurrent load (the previous batch shared its commit),
 		// the writers answered by that commit are already on their way
 		// back: wait a moment for as many, so that one fsync serves them
-		// all instead of every other commit carrying half of them. A lone
-		// write (an alert on a quiet day) never waits.
+		// all instead of every other commit carrying half of them. On a
+		// quiet day batches hold one write each, and nothing waits.
 		if last > 1 && len(batch) < last {
 			linger.Reset(maxLinger)
 		wait:
