@@ -173,6 +173,11 @@ type IngestResult struct {
 	// Repeat is true when the event was a redelivery of a message already
 	// committed: the result is the earlier one and nothing was counted.
 	Repeat bool `json:"repeat,omitempty"`
+	// PagesReady is true when the first step queued a page that can leave
+	// at once (its number's turn has come and nothing of that number's
+	// was already waiting to leave): delivery should look. It is not part
+	// of the API answer.
+	PagesReady bool `json:"-"`
 }
 
 // Incident is the unit people are paged about.
