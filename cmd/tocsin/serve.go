@@ -125,6 +125,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		return err
 	}
 	d.engine = escalation.NewEngine(db, pol, log.With("part", "engine"))
+	d.warnNotConfigured(pol)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -357,6 +358,9 @@ func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by s
 	if err != nil {
 		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
 	}
+	if err := refuseExampleNumbers(p, d.cfg.Modem.Device); err != nil {
+		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
+	}
 	v, changed, err := d.db.ApplyPolicy(ctx, p, data, by, time.Now())
 	if err != nil {
 		return nil, err
@@ -367,6 +371,9 @@ func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by s
 	}
 	if changed {
 		d.log.Info("policy applied", "version", v.Version, "hash", v.Hash[:12], "by", by, "from", name)
+		if d.engine != nil {
+			d.warnNotConfigured(p)
+		}
 	}
 	return p, nil
 }
@@ -429,6 +436,8 @@ type statusDoc struct {
 	Policy   any          `json:"policy"`
 	GPIO     any          `json:"gpio,omitempty"`
 	MQTT     any          `json:"mqtt,omitempty"`
+
+	escalation.Readiness // configured: false and why, until a policy reaches a person
 }
 
 type dbStatus struct {
@@ -455,6 +464,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 		Modem:   d.link.status(),
 		Engine:  engineStatus{LastTick: d.engine.LastTick().UTC().Format(time.RFC3339Nano)},
 	}
+	s.Readiness = d.readiness()
 	s.Database = dbStatus{Path: d.db.Path(), OK: true}
 	if err := d.db.Check(ctx); err != nil {
 		s.Database.OK, s.Database.Error = false, err.Error()
@@ -506,6 +516,7 @@ func (d *daemon) healthLight(ctx context.Context) {
 	for i := 0; ; i++ {
 		h.ModemDown = !d.link.status().Up
 		h.MQTTDown = d.mqtt != nil && !d.mqtt.Status().Connected
+		h.NotConfigured = !d.readiness().Configured
 		if i%30 == 0 {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			h.DatabaseError = d.db.Ping(pctx) != nil && ctx.Err() == nil
