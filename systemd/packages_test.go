@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"debug/elf"
+	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"os"
 	"os/exec"
@@ -90,11 +92,9 @@ func findDebs(t *testing.T) map[string]string {
 			}
 		}
 	}
-	if len(debs) == 0 {
-		t.Skip("no dist/tocsin_*.deb: run `make deb` first, or set TOCSIN_TEST_PACKAGES=1 to build them here")
-	}
+	needs.That(t, len(debs) > 0, "packages", "no dist/tocsin_*.deb: run `make deb` first (`make test` does), or set TOCSIN_TEST_PACKAGES=1 to build them here")
 	// Packages older than their sources say nothing about the sources (and
-	// in a shared work tree they are someone's earlier build): skip.
+	// in a shared work tree they are someone's earlier build).
 	sources := []string{"nfpm.yaml", "deb/postinst", "deb/prerm", "deb/postrm"}
 	for _, src := range debSources {
 		sources = append(sources, src)
@@ -105,9 +105,8 @@ func findDebs(t *testing.T) map[string]string {
 			t.Fatal(err)
 		}
 		for arch, deb := range debs {
-			if fi.ModTime().UnixNano() > newest[arch] {
-				t.Skipf("%s is older than systemd/%s: run `make deb` again", deb, src)
-			}
+			needs.That(t, fi.ModTime().UnixNano() <= newest[arch], "packages",
+				fmt.Sprintf("%s is older than systemd/%s: run `make deb` again", deb, src))
 		}
 	}
 	return debs
@@ -313,27 +312,19 @@ func checkARMv7(t *testing.T, f *elf.File) {
 // on a machine without tocsin; the tocsin user stays afterwards, as after
 // any purge.
 func TestDebInstallCycle(t *testing.T) {
-	if os.Getenv("TOCSIN_TEST_INSTALL") != "1" {
-		t.Skip("changes the host: set TOCSIN_TEST_INSTALL=1 (as root, on a throwaway machine) to run")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("dpkg -i needs root")
-	}
+	needs.That(t, os.Getenv("TOCSIN_TEST_INSTALL") == "1", "install",
+		"changes the host: set TOCSIN_TEST_INSTALL=1 (as root, on a throwaway machine) to run")
+	needs.That(t, os.Geteuid() == 0, "install", "dpkg -i needs root")
 	tool(t, "dpkg", "dpkg")
 	tool(t, "setpriv", "util-linux")
-	if exec.Command("dpkg-query", "-W", "tocsin").Run() == nil {
-		t.Skip("tocsin is installed on this machine; not touching it")
-	}
+	needs.That(t, exec.Command("dpkg-query", "-W", "tocsin").Run() != nil, "install", "tocsin is installed on this machine; not touching it")
 	for _, p := range []string{"/etc/tocsin", "/var/lib/tocsin"} {
-		if _, err := os.Stat(p); err == nil {
-			t.Skipf("%s exists on this machine; not touching it", p)
-		}
+		_, err := os.Stat(p)
+		needs.That(t, err != nil, "install", p+" exists on this machine; not touching it")
 	}
 	debs := findDebs(t)
 	deb, ok := debs[runtime.GOARCH]
-	if !ok {
-		t.Skipf("no dist/tocsin_*_%s.deb for this machine", runtime.GOARCH)
-	}
+	needs.That(t, ok, "packages", fmt.Sprintf("no dist/tocsin_*_%s.deb for this machine", runtime.GOARCH))
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "tocsin").Run() })
 	const (
 		wants  = "/etc/systemd/system/multi-user.target.wants/tocsin.service"

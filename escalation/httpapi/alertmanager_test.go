@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net"
 	"net/http"
 	"os"
@@ -308,12 +309,7 @@ func TestGrafanaOverHTTP(t *testing.T) {
 // skips the test only when Alertmanager is not installed.
 func startAlertmanager(t *testing.T, receiver string) string {
 	t.Helper()
-	path, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if path, err = exec.LookPath("alertmanager"); err != nil {
-			t.Skip("Alertmanager is not installed (Debian package prometheus-alertmanager)")
-		}
-	}
+	path := needs.Command(t, "prometheus-alertmanager", "alertmanager", "alertmanager")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
