@@ -36,14 +36,25 @@ var debArches = []debArch{
 // debFiles are the paths every package must install, with their modes as
 // dpkg-deb -c prints them.
 var debFiles = map[string]string{
-	"./usr/bin/tocsin":                         "-rwxr-xr-x",
-	"./lib/systemd/system/tocsin.service":      "-rw-r--r--",
-	"./lib/udev/rules.d/99-tocsin-modem.rules": "-rw-r--r--",
-	"./lib/udev/rules.d/99-tocsin-gpio.rules":  "-rw-r--r--",
-	"./usr/lib/sysusers.d/tocsin.conf":         "-rw-r--r--",
-	"./etc/tocsin/tocsin.yaml":                 "-rw-r--r--",
-	"./etc/tocsin/policy.yaml":                 "-rw-r--r--",
-	"./usr/share/doc/tocsin/packaging.md":      "-rw-r--r--",
+	"./usr/bin/tocsin":                                 "-rwxr-xr-x",
+	"./lib/systemd/system/tocsin.service":              "-rw-r--r--",
+	"./lib/udev/rules.d/99-tocsin-modem.rules":         "-rw-r--r--",
+	"./lib/udev/rules.d/99-tocsin-gpio.rules":          "-rw-r--r--",
+	"./usr/lib/sysusers.d/tocsin.conf":                 "-rw-r--r--",
+	"./etc/tocsin/tocsin.yaml":                         "-rw-r--r--",
+	"./etc/tocsin/policy.yaml":                         "-rw-r--r--",
+	"./usr/share/doc/tocsin/copyright":                 "-rw-r--r--",
+	"./usr/share/doc/tocsin/README.md":                 "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/install.md":           "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/reference.md":         "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/integrations.md":      "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/packaging.md":         "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/README.md":  "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/wiring.md":  "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/generic.md": "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/sim7600.md": "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/ec25.md":    "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/sim800.md":  "-rw-r--r--",
 }
 
 // debSources maps installed paths to the repository files they come from,
@@ -55,6 +66,10 @@ var debSources = map[string]string{
 	"./usr/lib/sysusers.d/tocsin.conf":         "tocsin.sysusers",
 	"./etc/tocsin/tocsin.yaml":                 "tocsin.yaml",
 	"./etc/tocsin/policy.yaml":                 "policy.yaml",
+	"./usr/share/doc/tocsin/copyright":         "copyright",
+	"./usr/share/doc/tocsin/README.md":         "../README.md",
+	"./usr/share/doc/tocsin/docs/install.md":   "../docs/install.md",
+	"./usr/share/doc/tocsin/docs/reference.md": "../docs/reference.md",
 }
 
 // findDebs returns the newest dist/tocsin_*_ARCH.deb per architecture. With
