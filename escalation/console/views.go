@@ -61,6 +61,8 @@ type pageData struct {
 	Zone     *time.Location
 	Now      time.Time
 	Data     any
+
+	Ready escalation.Readiness // a banner on every page while nobody can be paged
 }
 
 // Time formats t in the display zone (the policy's time zone).
@@ -139,6 +141,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 	pd := pageData{L: rq.lang, Nav: nav, Phones: c.opts.Phones != nil, Path: r.URL.Path, Zone: c.displayZone(), Now: time.Now(), Data: data}
 	if rq.sess != nil {
 		pd.LoggedIn, pd.User, pd.ReadOnly, pd.CSRF = true, rq.sess.user, rq.sess.readOnly, rq.sess.csrf
+		pd.Ready = escalation.CheckReadiness(c.opts.Engine.Policy())
 	}
 	tmpl := "layout"
 	if r.URL.Query().Get("partial") != "" {
