@@ -10,8 +10,8 @@
 // the file named by TOCSIN_SKIP_LOG (one line: tag, test, reason), which
 // `make test` prints at the end of the run.
 //
-// Tests call needs, never t.Skip directly; a test at the repository root
-// (arch_test.go) keeps it so.
+// Tests call needs, never t.Skip directly; TestSkipsGoThroughNeeds at the
+// repository root (skips_test.go) keeps it so.
 package needs
 
 import (
