@@ -24,14 +24,16 @@ run: build
 # Development). By default the kernel GPIO test is left to `make
 # test-kernel` and the install test, which changes the host, to
 # TOCSIN_TEST_INSTALL=1. The run ends with the list of what was skipped.
+# TEST_PKGS narrows the run while working on one part (./systemd/ ...).
 TOCSIN_SKIP ?= kernel,install
+TEST_PKGS   ?= ./...
 SKIP_LOG    := $(CURDIR)/bin/test-skips.txt
 test:
 	@.ci/install-test-packages .ci/packages.txt
 	$(MAKE) build deb
 	@rm -f '$(SKIP_LOG)'
 	@status=0; TOCSIN_SKIP='$(TOCSIN_SKIP)' TOCSIN_SKIP_LOG='$(SKIP_LOG)' \
-		$(GO) test -race -count=1 -timeout 12m ./... || status=$$?; \
+		$(GO) test -race -count=1 -timeout 12m $(TEST_PKGS) || status=$$?; \
 	if [ -s '$(SKIP_LOG)' ]; then \
 		echo "skipped (TOCSIN_SKIP=$(TOCSIN_SKIP)): $$(wc -l <'$(SKIP_LOG)') tests"; \
 		sort '$(SKIP_LOG)' | sed 's/^/  /'; \
