@@ -32,8 +32,8 @@ type Engine struct {
 	pending map[int64]struct{}
 	changed chan struct{}
 
-	outboxHook atomic.Pointer[func()] // wakes delivery when pages were queued
-	alive      atomic.Int64           // UnixNano of the last Run iteration
+	outboxHook atomic.Pointer[[]func()] // wake delivery workers when pages were queued
+	alive      atomic.Int64             // UnixNano of the last Run iteration
 }
 
 // Defaults used when the policy does not say.
@@ -87,11 +87,26 @@ func (e *Engine) SetPolicy(p *Policy) {
 }
 
 // OnOutbox registers fn to be called whenever notifications were queued.
-func (e *Engine) OnOutbox(fn func()) { e.outboxHook.Store(&fn) }
+// Every channel's worker registers its own wake-up; fn must not block.
+func (e *Engine) OnOutbox(fn func()) {
+	for {
+		old := e.outboxHook.Load()
+		var fns []func()
+		if old != nil {
+			fns = append(fns, (*old)...)
+		}
+		fns = append(fns, fn)
+		if e.outboxHook.CompareAndSwap(old, &fns) {
+			return
+		}
+	}
+}
 
 func (e *Engine) outboxChanged() {
-	if fn := e.outboxHook.Load(); fn != nil {
-		(*fn)()
+	if fns := e.outboxHook.Load(); fns != nil {
+		for _, fn := range *fns {
+			fn()
+		}
 	}
 }
 
@@ -614,6 +629,10 @@ func decide(st EscalationState, pol *Policy, now time.Time, force bool) StepResu
 	res.Zones = zones
 	who := make([]string, 0, len(pages)+len(zones))
 	for _, p := range pages {
+		if p.Channel == WebhookChannel {
+			who = append(who, "webhook "+p.Number)
+			continue
+		}
 		who = append(who, fmt.Sprintf("%s by %s", p.ContactID, p.Channel))
 	}
 	for _, z := range zones {
@@ -669,11 +688,23 @@ func targets(inc Incident, lvl Level, pol *Policy, now time.Time, res *StepResul
 				continue
 			}
 			seen[key] = true
+			to := c.Phone
+			switch ch {
+			case Email:
+				to = c.Email
+			case Push:
+				to = c.NtfyTopic
+			}
+			if to == "" {
+				res.Timeline = append(res.Timeline, TimelineEntry{At: now, Kind: KindSuppressed,
+					Detail: fmt.Sprintf("%s has no %s address; not paged by %s", c.ID, ch, ch)})
+				continue
+			}
 			pages = append(pages, Notification{
 				IncidentID:    inc.ID,
 				ContactID:     c.ID,
 				Channel:       ch,
-				Number:        c.Phone,
+				Number:        to,
 				Text:          FormatPage(inc, c.Language),
 				PolicyVersion: pol.Version,
 				Level:         res.Level + 1,
@@ -687,6 +718,20 @@ func targets(inc Incident, lvl Level, pol *Policy, now time.Time, res *StepResul
 			zones = append(zones, t.Zone)
 		case t.Contact != "":
 			add(t.Contact, t.Via)
+		case t.Webhook != "":
+			if _, ok := pol.Webhook(t.Webhook); !ok || seen["webhook/"+t.Webhook] {
+				continue
+			}
+			seen["webhook/"+t.Webhook] = true
+			pages = append(pages, Notification{
+				IncidentID:    inc.ID,
+				Channel:       WebhookChannel,
+				Number:        t.Webhook,
+				Text:          FormatPage(inc, ""),
+				PolicyVersion: pol.Version,
+				Level:         res.Level + 1,
+				Severity:      inc.Severity,
+			})
 		case t.Schedule != "":
 			s, ok := pol.Schedule(t.Schedule)
 			if !ok {

@@ -141,6 +141,31 @@ type Event struct {
 	// event's, so that when a group of 3 drops to 2 the incident says 2
 	// in both; a trigger with 0 adds one alert and keeps the summary.
 	Alerts int
+	// Message identifies the intake message that carried the event, for
+	// intakes that may deliver one message twice (MQTT QoS 1 after a
+	// restart); zero for the others.
+	Message IntakeMessage
+}
+
+// IntakeMessage identifies one delivery of an intake message so that a
+// redelivery of a message already committed is recognised and not counted
+// again ("effectively once"). The store records it in the same
+// transaction as the alert, so a message is either committed and
+// recorded, or neither.
+//
+// Slot is where the intake can reuse an identity: for MQTT the broker,
+// the client's session and the packet id. The broker reuses a packet id
+// once the earlier message with it has been acknowledged, so the store
+// keeps one record per slot, replaced at each commit. Hash is the
+// message's content (topic and payload): a reused packet id with a
+// different payload never matches. Redelivered is the intake's own mark
+// of a possible repeat (MQTT's DUP flag): only such a message is matched
+// against the record, because a message without it is new by definition,
+// even when its slot and content equal an earlier, acknowledged one.
+type IntakeMessage struct {
+	Slot        string
+	Hash        string
+	Redelivered bool
 }
 
 // IngestResult is what the sender is told once the event is committed.
@@ -152,6 +177,9 @@ type IngestResult struct {
 	// Dropped is true for acknowledge/resolve of an unknown key: accepted
 	// and recorded as an alert, but it changed no incident.
 	Dropped bool `json:"dropped,omitempty"`
+	// Repeat is true when the event was a redelivery of a message already
+	// committed: the result is the earlier one and nothing was counted.
+	Repeat bool `json:"repeat,omitempty"`
 }
 
 // Incident is the unit people are paged about.

@@ -13,6 +13,7 @@ type Policy struct {
 	EscalationPolicies []EscalationPolicy `json:"escalation_policies" yaml:"escalation_policies"`
 	Heartbeats         []Heartbeat        `json:"heartbeats,omitempty" yaml:"heartbeats,omitempty"`
 	Maintenance        []Maintenance      `json:"maintenance,omitempty" yaml:"maintenance,omitempty"`
+	Webhooks           []Webhook          `json:"webhooks,omitempty" yaml:"webhooks,omitempty"`
 	Settings           Settings           `json:"settings" yaml:"settings"`
 
 	// Version is the store's version number of this policy (0 when not yet
@@ -29,6 +30,11 @@ type Contact struct {
 	// CallbackAck: a call from this number is rejected and acknowledges the
 	// incidents currently paging this contact.
 	CallbackAck bool `json:"callback_ack,omitempty" yaml:"callback_ack,omitempty"`
+	// Email is where via: email pages go (one address, no display name).
+	Email string `json:"email,omitempty" yaml:"email,omitempty"`
+	// NtfyTopic is the ntfy topic the contact's phone subscribes to, for
+	// via: push.
+	NtfyTopic string `json:"ntfy_topic,omitempty" yaml:"ntfy_topic,omitempty"`
 }
 
 // Service is a monitored thing that alerts arrive for.
@@ -90,12 +96,13 @@ type Level struct {
 	Notify []Target `json:"notify" yaml:"notify"`
 }
 
-// Target is exactly one of Schedule, Contact or Zone, with channels for
-// people (default sms).
+// Target is exactly one of Schedule, Contact, Zone or Webhook, with
+// channels for people (default sms).
 type Target struct {
 	Schedule string    `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 	Contact  string    `json:"contact,omitempty" yaml:"contact,omitempty"`
 	Zone     string    `json:"zone,omitempty" yaml:"zone,omitempty"`
+	Webhook  string    `json:"webhook,omitempty" yaml:"webhook,omitempty"`
 	Via      []Channel `json:"via,omitempty" yaml:"via,omitempty"`
 }
 
@@ -128,6 +135,10 @@ type Settings struct {
 	// SMSPerContact limits SMS per contact per minute (default 3); beyond
 	// that pages are folded into the next digest.
 	SMSPerContact int `json:"sms_per_contact_per_minute,omitempty" yaml:"sms_per_contact_per_minute,omitempty"`
+	// PublicURL is how people reach this daemon's HTTP server from their
+	// phones and mail clients ("http://tocsin.factory.lan:8080"): the base
+	// of the acknowledge and resolve links in e-mail, push and chat.
+	PublicURL string `json:"public_url,omitempty" yaml:"public_url,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes Go duration strings and
@@ -185,6 +196,16 @@ func (p *Policy) Schedule(id string) (Schedule, bool) {
 		}
 	}
 	return Schedule{}, false
+}
+
+// Webhook returns the webhook with id, if any.
+func (p *Policy) Webhook(id string) (Webhook, bool) {
+	for _, w := range p.Webhooks {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return Webhook{}, false
 }
 
 // ContactByNumber finds the contact whose phone is number (both E.164).

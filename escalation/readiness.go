@@ -10,9 +10,10 @@ import "fmt"
 // light until a policy that reaches someone is applied.
 type Readiness struct {
 	// Configured is true when at least one contact with an address to page
-	// (today a phone number, for SMS and voice) is named by some level of
-	// the escalation policy of some service, directly or as a member or
-	// override of a schedule that such a level names.
+	// (a phone number for SMS and voice, an e-mail address, an ntfy topic)
+	// is named by some level of the escalation policy of some service,
+	// directly or as a member or override of a schedule that such a level
+	// names.
 	Configured bool `json:"configured"`
 	// Reachable lists the ids of the contacts that can be paged, in policy
 	// order.
@@ -26,9 +27,10 @@ type Readiness struct {
 // CheckReadiness decides whether p can page anybody. It is a pure function
 // of the policy: who is on call right now does not matter (a schedule
 // whose member is off duty tonight still pages someone tomorrow), only
-// whether any path from a service leads to a person with a phone. Zones
-// (sirens and lights) do not count: they wake the shop floor, not the
-// person who must act. A nil policy is "no policy applied".
+// whether any path from a service leads to a person with an address.
+// Zones (sirens and lights) and webhooks (chat rooms, MES) do not count:
+// they reach a place, not the person who must act. A nil policy is "no
+// policy applied".
 func CheckReadiness(p *Policy) Readiness {
 	const (
 		head   = "not configured: no contact can be paged"
@@ -66,7 +68,7 @@ func CheckReadiness(p *Policy) Readiness {
 	}
 	var r Readiness
 	for _, c := range p.Contacts {
-		if named[c.ID] && c.Phone != "" {
+		if named[c.ID] && (c.Phone != "" || c.Email != "" || c.NtfyTopic != "") {
 			r.Reachable = append(r.Reachable, c.ID)
 		}
 	}
@@ -79,8 +81,8 @@ func CheckReadiness(p *Policy) Readiness {
 		r.Reason = head + " (the policy has no contacts; add people with a phone number)"
 		r.ReasonJA = headJA + "（ポリシーに連絡先がありません。電話番号のある担当者を追加してください）"
 	default:
-		r.Reason = fmt.Sprintf("%s (%d contacts, but no escalation level of any service names one with a phone number)", head, len(p.Contacts))
-		r.ReasonJA = fmt.Sprintf("%s（連絡先は %d 件ありますが、どのサービスのエスカレーション段階にも電話番号のある連絡先が指定されていません）", headJA, len(p.Contacts))
+		r.Reason = fmt.Sprintf("%s (%d contacts, but no escalation level of any service names one with a phone number, e-mail address or ntfy topic)", head, len(p.Contacts))
+		r.ReasonJA = fmt.Sprintf("%s（連絡先は %d 件ありますが、どのサービスのエスカレーション段階にも電話番号・メールアドレス・ntfy トピックのある連絡先が指定されていません）", headJA, len(p.Contacts))
 	}
 	return r
 }

@@ -34,7 +34,10 @@ func TestCheckReadiness(t *testing.T) {
 		{"an override of a named schedule", withLevels([]Contact{tanaka, suzuki}, []Schedule{{ID: "oncall", Overrides: []Override{{Contact: "tanaka"}}}}, Target{Schedule: "oncall"}),
 			true, []string{"tanaka"}, ""},
 		{"a schedule no level names", withLevels([]Contact{tanaka, suzuki}, []Schedule{sched}, Target{Zone: "line1"}), false, nil, "no escalation level"},
-		{"a contact without a phone", withLevels([]Contact{{ID: "tanaka"}}, nil, Target{Contact: "tanaka"}), false, nil, "no escalation level"},
+		{"a contact without any address", withLevels([]Contact{{ID: "tanaka"}}, nil, Target{Contact: "tanaka"}), false, nil, "no escalation level"},
+		{"a contact with an e-mail address only", withLevels([]Contact{{ID: "tanaka", Email: "tanaka@example.jp"}}, nil, Target{Contact: "tanaka", Via: []Channel{Email}}),
+			true, []string{"tanaka"}, ""},
+		{"a webhook only", withLevels([]Contact{tanaka}, nil, Target{Webhook: "mattermost"}), false, nil, "no escalation level"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,10 @@ type IncidentFilter struct {
 	Open    bool // triggered or acknowledged
 	Limit   int
 	Offset  int
+	// Before, if set, keeps incidents with a smaller id: the cursor of
+	// the next page (the last id of this one). Unlike Offset it costs the
+	// same on every page.
+	Before int64
 }
 
 // EscalationState is an incident's position in its escalation policy.

@@ -192,7 +192,8 @@ func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
 	cf := addClientFlags(fs)
 	status := fs.String("status", "", "triggered, acknowledged, resolved or open")
-	limit := fs.Int("limit", 50, "how many, newest first")
+	limit := fs.Int("limit", 50, "how many, newest first (fetched in pages of at most 1000)")
+	all := fs.Bool("all", false, "every incident, newest first, page by page")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -201,13 +202,15 @@ func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *limit < 1 && !*all {
+		return fmt.Errorf("--limit %d: want at least 1, or --all", *limit)
+	}
 	q := url.Values{}
 	if *status != "" {
 		q.Set("status", *status)
 	}
-	q.Set("limit", strconv.Itoa(*limit))
-	var incs []escalation.Incident
-	if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &incs); err != nil {
+	incs, err := c.incidents(ctx, q, *limit, *all)
+	if err != nil {
 		return err
 	}
 	if *asJSON {
@@ -220,6 +223,35 @@ func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
 			time.Since(i.CreatedAt).Round(time.Second), i.Summary)
 	}
 	return tw.Flush()
+}
+
+// maxPage is the API's largest page (httpapi.MaxListLimit).
+const maxPage = 1000
+
+// incidents pages through GET /api/v1/incidents newest first, each page
+// starting below the last id of the one before, until want incidents (or,
+// with all, every one) are read.
+func (c *client) incidents(ctx context.Context, q url.Values, want int, all bool) ([]escalation.Incident, error) {
+	var out []escalation.Incident
+	for all || len(out) < want {
+		n := maxPage
+		if !all {
+			n = min(maxPage, want-len(out))
+		}
+		q.Set("limit", strconv.Itoa(n))
+		if len(out) > 0 {
+			q.Set("before", strconv.FormatInt(out[len(out)-1].ID, 10))
+		}
+		var page []escalation.Incident
+		if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < n {
+			break
+		}
+	}
+	return out, nil
 }
 
 func parseID(s string) (int64, error) {

@@ -30,6 +30,8 @@ type Config struct {
 	GPIO       device.Config `yaml:"gpio"`
 	Log        LogConfig     `yaml:"log"`
 	Uplink     *UplinkConfig `yaml:"uplink"` // optional; see uplink.go
+	Email      *EmailConfig  `yaml:"email"`  // optional; see channels.go
+	Push       *PushConfig   `yaml:"push"`   // optional; see channels.go
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -41,6 +43,7 @@ type HTTPConfig struct {
 	Tokens []TokenConfig `yaml:"tokens"`
 	TLS    *TLSFiles     `yaml:"tls"`
 	Users  []UserConfig  `yaml:"users"`
+	Limits HTTPLimits    `yaml:"limits"` // timeouts and connection caps; see httplimits.go
 }
 
 // TokenConfig is one bearer token, inline or in a file.
@@ -259,6 +262,9 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 			bad(fmt.Sprintf("http.tokens %q: give exactly one of token and token_file", t.Name), "http", "tokens", idx)
 		}
 	}
+	if err := c.HTTP.Limits.limits().Validate(); err != nil {
+		bad("http.limits: "+err.Error(), "http", "limits")
+	}
 	if c.HTTP.TLS != nil && (c.HTTP.TLS.CertFile == "" || c.HTTP.TLS.KeyFile == "") {
 		bad("http.tls needs cert_file and key_file", "http", "tls")
 	}
@@ -315,6 +321,7 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 		c.PolicyFile = filepath.Join(filepath.Dir(c.file), c.PolicyFile)
 	}
 	errs = append(errs, c.validateUplink(root)...)
+	errs = append(errs, c.validateChannels(root)...)
 	return errs
 }
 

@@ -35,7 +35,7 @@ Daemon:
 
 Operate a running daemon (--server URL / TOCSIN_SERVER, --token-file / TOCSIN_TOKEN):
   tocsin alert --service S --summary TEXT [--severity critical|error|warning|info] [--dedup-key K] [--source SRC] [--action trigger|acknowledge|resolve]
-  tocsin incidents [--status triggered|acknowledged|resolved|open] [--limit N]
+  tocsin incidents [--status triggered|acknowledged|resolved|open] [--limit N | --all]
   tocsin show ID                      one incident with its timeline
   tocsin ack ID | resolve ID | escalate ID
   tocsin oncall [--at TIME]

@@ -48,6 +48,7 @@ type daemon struct {
 	panel   *panel.Panel
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
+	chans   channelSet    // e-mail, push and webhook delivery (channels.go)
 
 	policyMu sync.Mutex // serialises policy applies (file reload, API)
 }
@@ -182,6 +183,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+	if err := d.startChannels(ctx, run); err != nil {
+		return err
+	}
 
 	// MQTT: intake, incident states, ack topics.
 	if cfg.MQTT != nil {
@@ -189,7 +193,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if err != nil {
 			return err
 		}
-		d.mqtt = mqttapi.New(mc, d.engine, log.With("part", "mqtt"))
+		d.mqtt = mqttapi.New(mc, mqttIncidents(d.engine), log.With("part", "mqtt"))
 		d.mqtt.OnHeartbeat(d.heartbeat) // mqtt.heartbeats topics beat policy heartbeats
 		cancelSub := d.engine.Subscribe(d.mqtt.Publish)
 		defer cancelSub()
@@ -238,7 +242,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	lim := cfg.HTTP.Limits.limits()
+	ln = httpapi.LimitListener(ln, lim, cfg.HTTP.TLS == nil)
+	hs := httpapi.NewHTTPServer(srv, lim, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	if t := cfg.HTTP.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
@@ -381,7 +387,7 @@ func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by s
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 	var toks []httpapi.Token
 	for _, t := range tokens {
-		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token})
+		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token, ReadOnly: t.ReadOnly})
 	}
 	srv := httpapi.New(httpapi.Options{
 		Engine: d.engine,
@@ -406,6 +412,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 		Heartbeat:     d.heartbeat,
 		Drill:         d.drill,
 		ObserveIngest: d.observeIngest,
+		AckLinks:      d.chans.links,
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
 	d.mountReport(srv)
@@ -436,6 +443,8 @@ type statusDoc struct {
 	Policy   any          `json:"policy"`
 	GPIO     any          `json:"gpio,omitempty"`
 	MQTT     any          `json:"mqtt,omitempty"`
+	// Channels: e-mail, push and webhook delivery health (channels.go).
+	Channels []escalation.ChannelHealth `json:"channels"`
 
 	escalation.Readiness // configured: false and why, until a policy reaches a person
 }
@@ -471,8 +480,8 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	}
 	depth, _ := d.db.OutboxDepth(ctx)
 	s.Outbox = outboxStatus{Depth: depth, Stats: d.phone.Stats()}
-	if open, err := d.engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000}); err == nil {
-		s.Engine.Open = len(open)
+	if open, err := d.db.OpenIncidents(ctx); err == nil {
+		s.Engine.Open = open
 	}
 	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
 		s.Policy = v
@@ -483,6 +492,7 @@ func (d *daemon) status(ctx context.Context) statusDoc {
 	if d.mqtt != nil {
 		s.MQTT = d.mqtt.Status()
 	}
+	s.Channels = d.channelStatus(ctx)
 	return s
 }
 

@@ -70,7 +70,7 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 		ev.DedupKey = newDedupKey()
 	}
 	details := nullString(string(ev.Details))
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, intakeOnce(ev, &res, now, func(tx *sql.Tx) error {
 		res = escalation.IngestResult{DedupKey: ev.DedupKey}
 		var (
 			id     int64
@@ -170,7 +170,7 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 				fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary))
 		}
 		return nil
-	})
+	}))
 	return res, wrapErr("ingest", err)
 }
 
@@ -299,6 +299,10 @@ func (db *DB) Incidents(ctx context.Context, f escalation.IncidentFilter) ([]esc
 		where = append(where, "i.service = ?")
 		args = append(args, f.Service)
 	}
+	if f.Before > 0 {
+		where = append(where, "i.id < ?")
+		args = append(args, f.Before)
+	}
 	if len(f.IDs) > 0 {
 		in, ids := inList(f.IDs)
 		where = append(where, "i.id IN ("+in+")")
@@ -327,6 +331,14 @@ func (db *DB) Incidents(ctx context.Context, f escalation.IncidentFilter) ([]esc
 		out = append(out, inc)
 	}
 	return out, rows.Err()
+}
+
+// OpenIncidents counts the incidents not resolved yet (for /api/v1/status),
+// from the status index without reading a row.
+func (db *DB) OpenIncidents(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE status IN ('triggered', 'acknowledged')`).Scan(&n)
+	return n, wrapErr("open incidents", err)
 }
 
 // NextDue returns the earliest escalation due time.
