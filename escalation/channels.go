@@ -86,7 +86,7 @@ type ChannelStore interface {
 	ClaimChannel(ctx context.Context, ch Channel, now time.Time) (n Notification, ok bool, err error)
 	// Release puts a claimed row back without counting the attempt (a
 	// Wait verdict), to be tried again from retryAt; reason says why.
-	Release(ctx context.Context, id int64, reason string, retryAt, now time.Time) error
+	Release(ctx context.Context, ids []int64, note string, retryAt, now time.Time) error
 	// Finish records the outcome of a claimed row and its timeline line.
 	Finish(ctx context.Context, ids []int64, o Outcome, now time.Time) error
 	// SentBefore reports whether a row of channel ch to recipient about
@@ -227,7 +227,7 @@ func (w *ChannelWorker) sendOne(ctx context.Context, now time.Time) (bool, error
 	m, err := w.prepare(ctx, n, now)
 	if KindOf(err) == Unavailable {
 		// The database was busy: not an attempt; try again shortly.
-		return false, w.store.Release(context.WithoutCancel(ctx), n.ID, err.Error(), now.Add(RetryBackoff(1)), now)
+		return false, w.store.Release(context.WithoutCancel(ctx), []int64{n.ID}, err.Error(), now.Add(RetryBackoff(1)), now)
 	}
 	if err != nil {
 		// The row cannot be made into a message (its incident or webhook
@@ -254,7 +254,7 @@ func (w *ChannelWorker) sendOne(ctx context.Context, now time.Time) (bool, error
 	}
 	if ctx.Err() != nil {
 		// Shutting down mid-send: not an attempt; the row waits.
-		return false, w.store.Release(context.WithoutCancel(ctx), n.ID, "interrupted by shutdown", now, now)
+		return false, w.store.Release(context.WithoutCancel(ctx), []int64{n.ID}, "interrupted by shutdown", now, now)
 	}
 	msg := err.Error()
 	verdict := VerdictOf(err)
@@ -269,7 +269,7 @@ func (w *ChannelWorker) sendOne(ctx context.Context, now time.Time) (bool, error
 		w.mu.Unlock()
 		w.record(func(h *ChannelHealth) { h.State, h.LastError, h.LastErrorAt = "down", msg, &now })
 		w.log.Warn("channel unavailable; the page waits", "channel", w.ch, "to", n.Number, "err", err)
-		return true, w.store.Release(ctx, n.ID, "waiting: "+msg, now.Add(RetryBackoff(tries)), now)
+		return true, w.store.Release(ctx, []int64{n.ID}, fmt.Sprintf("%s to %s waiting: %s", channelWord(w.ch), who(n), msg), now.Add(RetryBackoff(tries)), now)
 	case Retry:
 		backoff := RetryBackoff(n.Attempts)
 		w.record(func(h *ChannelHealth) {

@@ -456,12 +456,17 @@ type ReplyResult struct {
 	Reply   Reply
 	Err     error   // the text was not understood
 	IDs     []int64 // incidents changed
-	Answer  string  // the confirmation SMS queued for the sender
+	Answer  string  // the confirmation SMS for the sender
+	// AnswerDropped: Answer was not queued because the number already had
+	// AnswerLimit answers of its kind in the last AnswerWindow.
+	AnswerDropped bool
 }
 
 // Reply acts on an SMS reply from number. Only contacts in the policy are
-// obeyed; anything else changes nothing and is only reported. Each reply
-// from a contact is answered with a confirmation SMS.
+// obeyed; anything else changes nothing and is only reported. A reply with
+// an incident id acts on that incident; one without acts on what the
+// person was last told (LastTold, BareReplyTargets). Each reply from a
+// contact is answered, within the per-number bound on answers.
 func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResult, error) {
 	var res ReplyResult
 	res.Contact, res.Known = e.contactByNumber(number)
@@ -473,10 +478,20 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 	if perr != nil {
 		res.Err = perr
 		res.Answer = FormatNotUnderstood(c.Language)
-		return res, e.Notify(ctx, Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo})
+		return res, e.answer(ctx, &res, AnswerHelp, 0)
 	}
 	res.Reply = r
-	return res, e.act(ctx, &res, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
+	var ids []int64
+	if r.IncidentID != 0 {
+		ids = []int64{r.IncidentID}
+	} else {
+		told, err := e.store.LastTold(ctx, c.Phone)
+		if err != nil {
+			return res, err
+		}
+		ids = BareReplyTargets(told, r.Action)
+	}
+	return res, e.act(ctx, &res, ids, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
 }
 
 // contactByNumber finds the contact whose phone is number in any of its
@@ -501,22 +516,17 @@ func (e *Engine) Callback(ctx context.Context, number string) (ReplyResult, erro
 		return res, nil
 	}
 	res.Reply = Reply{Action: Acknowledge}
-	return res, e.act(ctx, &res, "call-back", "call-back from "+res.Contact.ID)
+	ids, err := e.store.Paging(ctx, res.Contact.Phone)
+	if err != nil {
+		return res, err
+	}
+	return res, e.act(ctx, &res, ids, "call-back", "call-back from "+res.Contact.ID)
 }
 
-// act applies res.Reply for res.Contact: to the incident named, or to every
-// incident currently paging the contact; then queues the confirmation.
-func (e *Engine) act(ctx context.Context, res *ReplyResult, via, detail string) error {
+// act applies res.Reply for res.Contact to the incidents ids, then answers
+// with a confirmation.
+func (e *Engine) act(ctx context.Context, res *ReplyResult, ids []int64, via, detail string) error {
 	c, r := res.Contact, res.Reply
-	var ids []int64
-	if r.IncidentID != 0 {
-		ids = []int64{r.IncidentID}
-	} else {
-		var err error
-		if ids, err = e.store.Paging(ctx, c.Phone); err != nil {
-			return err
-		}
-	}
 	to := Acknowledged
 	if r.Action == Resolve {
 		to = Resolved
@@ -541,11 +551,43 @@ func (e *Engine) act(ctx context.Context, res *ReplyResult, via, detail string) 
 		who = c.ID
 	}
 	res.Answer = FormatConfirm(r.Action, res.IDs, who, c.Language)
-	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo}
-	if len(res.IDs) == 1 {
-		n.IncidentID = res.IDs[0]
+	if len(res.IDs) == 0 {
+		return e.answer(ctx, res, AnswerHelp, 0) // changed nothing: bounded like help
 	}
-	return e.Notify(ctx, n)
+	var inc int64
+	if len(res.IDs) == 1 {
+		inc = res.IDs[0]
+	}
+	return e.answer(ctx, res, AnswerConfirm, inc)
+}
+
+// answer queues res.Answer to the contact unless the number has had
+// AnswerLimit(kind) answers in the last AnswerWindow. A dropped
+// confirmation is recorded on the timeline of every incident it concerned;
+// the caller records the rest (the received SMS's result, the log).
+func (e *Engine) answer(ctx context.Context, res *ReplyResult, kind AnswerKind, incidentID int64) error {
+	c := res.Contact
+	now := time.Now()
+	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo,
+		IncidentID: incidentID, Answer: kind}
+	limit := AnswerLimit(kind)
+	queued, err := e.store.EnqueueAnswer(ctx, n, limit, now.Add(-AnswerWindow), now)
+	if err != nil {
+		return err
+	}
+	if queued {
+		e.outboxChanged()
+		return nil
+	}
+	res.AnswerDropped = true
+	for _, id := range res.IDs {
+		detail := fmt.Sprintf("%s answer to %s not sent: %d already in the last %s (%q)", kind, c.ID, limit, AnswerWindow, res.Answer)
+		if err := e.store.AddTimeline(ctx, id, TimelineEntry{At: now, Kind: KindNotify, Detail: detail}); err != nil {
+			return err
+		}
+		e.markChanged(id)
+	}
+	return nil
 }
 
 // decide computes one escalation step for st under pol at now. force fires

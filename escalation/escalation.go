@@ -274,6 +274,9 @@ type Notification struct {
 	// Covers lists every incident this message pages about (a digest names
 	// several); a reply without an id acts on these.
 	Covers []int64 `json:"covers,omitempty"`
+	// Answer is set on an answer to a reply (a confirmation or the grammar
+	// help): answers to one number are bounded (see AnswerLimit).
+	Answer AnswerKind `json:"answer,omitempty"`
 }
 
 // ZoneAlarm says that an incident has raised the sirens and lights of a

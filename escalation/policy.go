@@ -217,3 +217,11 @@ func (p *Policy) ContactByNumber(number string) (Contact, bool) {
 	}
 	return Contact{}, false
 }
+
+// PolicyVersion describes one applied policy, as the store keeps it.
+type PolicyVersion struct {
+	Version   int64     `json:"version"`
+	AppliedAt time.Time `json:"applied_at"`
+	AppliedBy string    `json:"applied_by"`
+	Hash      string    `json:"hash"`
+}

@@ -36,8 +36,18 @@ type Store interface {
 	// ZoneAlarms lists zones raised by open incidents.
 	ZoneAlarms(ctx context.Context) ([]ZoneAlarm, error)
 	// Paging returns the open incidents that were paged to number and
-	// not yet acknowledged (what a reply without an id acts on).
+	// not yet acknowledged (what a call-back acknowledgement acts on; an
+	// SMS reply without an id acts on LastTold instead).
 	Paging(ctx context.Context, number string) ([]int64, error)
+	// LastTold returns the incidents named in the last page or digest sent
+	// to number by SMS, whatever their status now, oldest first; none if
+	// no page was ever sent there. A reply without an id acts on these
+	// (BareReplyTargets), never on anything the person was not told.
+	LastTold(ctx context.Context, number string) ([]Incident, error)
+	// EnqueueAnswer queues n, an answer to a reply (n.Answer set), unless
+	// max answers of that kind were queued for n.Number since since; the
+	// count and the insert are one transaction. queued reports which.
+	EnqueueAnswer(ctx context.Context, n Notification, max int, since, now time.Time) (queued bool, err error)
 	// AddTimeline appends entries to an incident's timeline.
 	AddTimeline(ctx context.Context, id int64, entries ...TimelineEntry) error
 	// Enqueue adds notifications (e.g. confirmations) to the outbox.

@@ -8,22 +8,6 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 )
 
-// readiness says whether the running policy can page anybody (the
-// decision is escalation.CheckReadiness). The status document, the
-// console and the status light show it, so that a freshly installed relay
-// with its example policy never looks as if it worked.
-func (d *daemon) readiness() escalation.Readiness {
-	return escalation.CheckReadiness(d.engine.Policy())
-}
-
-// warnNotConfigured logs the not-configured state once per applied policy
-// version, in the words the status shows.
-func (d *daemon) warnNotConfigured(p *escalation.Policy) {
-	if r := escalation.CheckReadiness(p); !r.Configured {
-		d.log.Warn(r.Reason, "policy_version", p.Version)
-	}
-}
-
 // exampleNumbers are the phone numbers of every example policy Tocsin has
 // shipped: the demo's (cmd/tocsin/demo/policy.yaml, the simulator's
 // phones) and those of the package's example before it stopped naming
@@ -39,22 +23,25 @@ var exampleNumbers = func() map[string]bool {
 	return m
 }()
 
-// refuseExampleNumbers rejects a policy that would page a number from an
-// example file through a real modem: nothing ever SMSes or calls a
-// number that came from an example. With the simulator (modem.device:
-// sim, or a simulator on a pseudo-terminal as the end-to-end tests run
-// it — no cellular modem is ever a /dev/pts device) the examples are what
-// the demo and the tests page.
-func refuseExampleNumbers(p *escalation.Policy, device string) error {
-	if device == "sim" || strings.HasPrefix(device, "/dev/pts/") {
+// refuseExampleNumbers is the policy keeper's vet for modem.device: it
+// rejects a policy that would page a number from an example file through
+// a real modem, so nothing ever SMSes or calls a number that came from an
+// example. With the simulator (modem.device: sim, or a simulator on a
+// pseudo-terminal as the end-to-end tests run it — no cellular modem is
+// ever a /dev/pts device) the examples are what the demo and the tests
+// page.
+func refuseExampleNumbers(device string) policyfile.Vet {
+	return func(p *escalation.Policy) error {
+		if device == "sim" || strings.HasPrefix(device, "/dev/pts/") {
+			return nil
+		}
+		for i, c := range p.Contacts {
+			if exampleNumbers[c.Phone] {
+				return escalation.Invalidf(fmt.Sprintf("contacts[%d].phone", i),
+					"contact %s has %s, a made-up number from Tocsin's example policy; with a real modem it could page a stranger: put the person's own number (an example number works only with modem.device: sim)",
+					c.ID, c.Phone)
+			}
+		}
 		return nil
 	}
-	for i, c := range p.Contacts {
-		if exampleNumbers[c.Phone] {
-			return escalation.Invalidf(fmt.Sprintf("contacts[%d].phone", i),
-				"contact %s has %s, a made-up number from Tocsin's example policy; with a real modem it could page a stranger: put the person's own number (an example number works only with modem.device: sim)",
-				c.ID, c.Phone)
-		}
-	}
-	return nil
 }

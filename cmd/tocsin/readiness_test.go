@@ -15,16 +15,16 @@ func TestExampleNumbersOnlyWithTheSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := refuseExampleNumbers(p, "sim"); err != nil {
+	if err := refuseExampleNumbers("sim")(p); err != nil {
 		t.Errorf("the demo policy with the simulator: %v", err)
 	}
-	err = refuseExampleNumbers(p, "/dev/tocsin-modem")
+	err = refuseExampleNumbers("/dev/tocsin-modem")(p)
 	if err == nil || !strings.Contains(err.Error(), "contact tanaka has +819012345678, a made-up number") {
 		t.Errorf("the demo policy with a real modem: %v, want a refusal naming tanaka", err)
 	}
 	p.Contacts = p.Contacts[:1]
 	p.Contacts[0].Phone = "+819055501234"
-	if err := refuseExampleNumbers(p, "/dev/tocsin-modem"); err != nil {
+	if err := refuseExampleNumbers("/dev/tocsin-modem")(p); err != nil {
 		t.Errorf("a number of one's own: %v", err)
 	}
 }

@@ -577,3 +577,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Connected reports whether the broker connection is up (the status light).
+func (c *Client) Connected() bool { return c.Status().Connected }

@@ -47,17 +47,6 @@ func (db *DB) ClaimChannel(ctx context.Context, ch escalation.Channel, now time.
 	return n, ok, wrapErr("claim channel", err)
 }
 
-// Release puts a claimed row back in the queue without counting the
-// attempt: the channel could not even try (a Wait verdict). reason is
-// kept in the row's error, so the console can say why it waits.
-func (db *DB) Release(ctx context.Context, id int64, reason string, retryAt, now time.Time) error {
-	return wrapErr("release", db.update(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE outbox SET status = 'queued', attempts = MAX(attempts - 1, 0), not_before = ?,
-			error = ?, updated_at = ? WHERE id = ? AND status = 'sending'`, ms(retryAt), reason, ms(now), id)
-		return err
-	}))
-}
-
 // SentBefore reports whether a row of channel ch to recipient about
 // incident was sent before row id.
 func (db *DB) SentBefore(ctx context.Context, ch escalation.Channel, recipient string, incident, id int64) (bool, error) {

@@ -48,7 +48,7 @@ func TestChannelRows(t *testing.T) {
 	if _, ok, _ := db.ClaimChannel(ctx, escalation.Email, now); ok {
 		t.Error("claimed a second e-mail row")
 	}
-	if err := db.Release(ctx, n.ID, "waiting: refused", now.Add(time.Minute), now); err != nil {
+	if err := db.Release(ctx, []int64{n.ID}, "waiting: refused", now.Add(time.Minute), now); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := db.ClaimChannel(ctx, escalation.Email, now); ok {
@@ -112,7 +112,7 @@ func TestAckLinkUsedOnce(t *testing.T) {
 	}
 }
 
-// TestChannelMigrationKeepsRows: a database from before migration 0008,
+// TestChannelMigrationKeepsRows: a database from before the channels migration (0004),
 // with SMS and call rows, keeps them (channel and all) when the channel
 // column is replaced.
 func TestChannelMigrationKeepsRows(t *testing.T) {
@@ -125,7 +125,7 @@ func TestChannelMigrationKeepsRows(t *testing.T) {
 	sort.Strings(files)
 	before := 0
 	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), "0008") {
+		if strings.HasPrefix(filepath.Base(f), "0004_channels") {
 			break
 		}
 		b, err := os.ReadFile(f)

@@ -19,9 +19,10 @@ func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) error {
 		incID = n.IncidentID
 	}
 	r, err := tx.Exec(`INSERT INTO outbox (incident_id, contact_id, channel, number, text, status, attempts,
-		policy_version, level, severity, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
-		incID, n.ContactID, string(n.Channel), n.Number, n.Text, n.PolicyVersion, n.Level, int(n.Severity), ms(now), ms(now))
+		policy_version, level, severity, created_at, updated_at, answer)
+		VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
+		incID, n.ContactID, string(n.Channel), n.Number, n.Text, n.PolicyVersion, n.Level, int(n.Severity), ms(now), ms(now),
+		string(n.Answer))
 	if err != nil {
 		return err
 	}
@@ -179,6 +180,11 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 			q += `, text = ?`
 			args = append(args, o.Text)
 		}
+		if o.Status == escalation.Sent {
+			// One SMS carried these rows: remember which, for LastTold.
+			q += `, sent_with = ?`
+			args = append(args, ids[0])
+		}
 		q += ` WHERE id IN (` + in + `) AND status = 'sending'`
 		if _, err := tx.Exec(q, append(args, idArgs...)...); err != nil {
 			return err
@@ -217,10 +223,16 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 // queue. The message may already have left the modem; sending a page twice
 // is better than never, and the timeline says so.
 func (db *DB) RequeueInterrupted(ctx context.Context, now time.Time) (int, error) {
+	const note = "interrupted by restart; may have been sent"
 	var n int64
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		r, err := tx.Exec(`UPDATE outbox SET status = 'queued', error = 'interrupted by restart; may have been sent',
-			updated_at = ? WHERE status = 'sending'`, ms(now))
+		// The timeline first, while the rows are still 'sending'.
+		if _, err := tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail)
+			SELECT DISTINCT c.incident_id, ?, ?, ? FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
+			WHERE o.status = 'sending'`, ms(now), escalation.KindNotify, note); err != nil {
+			return err
+		}
+		r, err := tx.Exec(`UPDATE outbox SET status = 'queued', error = ?, updated_at = ? WHERE status = 'sending'`, note, ms(now))
 		if err != nil {
 			return err
 		}
