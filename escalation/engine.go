@@ -349,6 +349,9 @@ func validateEvent(ev *Event, pol *Policy) error {
 	if len(ev.DedupKey) > MaxDedupKey {
 		return Invalidf("dedup_key", "dedup_key is %d bytes; the limit is %d", len(ev.DedupKey), MaxDedupKey)
 	}
+	if ev.Alerts < 0 {
+		return Invalidf("alerts", "alerts is %d; it counts the alerts of a group", ev.Alerts)
+	}
 	if ev.Severity < SevCritical || ev.Severity > SevInfo {
 		return Invalidf("severity", "invalid severity")
 	}

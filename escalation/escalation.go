@@ -134,6 +134,13 @@ type Event struct {
 	// DedupScope narrows dedup_key matching, e.g. the PagerDuty routing key.
 	// Incidents match on (service, dedup_scope, dedup_key).
 	DedupScope string
+	// Alerts is, for a sender that reports a whole group of alerts in one
+	// event (an Alertmanager or Grafana group), how many of the group fire
+	// now; 0 for an event that is one alert. A trigger with Alerts > 0
+	// sets the incident's alert count to it and its summary to the
+	// event's, so that when a group of 3 drops to 2 the incident says 2
+	// in both; a trigger with 0 adds one alert and keeps the summary.
+	Alerts int
 	// Message identifies the intake message that carried the event, for
 	// intakes that may deliver one message twice (MQTT QoS 1 after a
 	// restart); zero for the others.

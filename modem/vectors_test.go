@@ -126,10 +126,10 @@ func testModem(t testing.TB) *Modem {
 func TestEncodeVectors(t *testing.T) {
 	m := testModem(t)
 	for _, v := range loadVectors(t).Encode {
+		if v.In.Number == "" || v.In.Text == "" {
+			continue // a decode-only vector
+		}
 		t.Run(v.ID, func(t *testing.T) {
-			if v.In.Number == "" || v.In.Text == "" {
-				t.Skip("no input")
-			}
 			pdus, err := m.EncodeSubmit(v.In.Number, v.In.Text)
 			if err != nil {
 				t.Fatal(err)

@@ -96,6 +96,10 @@ type statusView struct {
 	// Warnings, when the daemon gives them (such as "not configured: no
 	// contact can be paged").
 	Warnings []string `json:"warnings"`
+	// Configured is false while the policy can page nobody, and Reason
+	// says why (escalation.Readiness); nil from a daemon that predates it.
+	Configured *bool  `json:"configured"`
+	Reason     string `json:"not_configured_reason"`
 }
 
 // printStatus writes the short summary of `tocsin status`.
@@ -163,9 +167,15 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 	}
 	var warns []string
 	warns = append(warns, s.Warnings...)
+	if s.Configured != nil && !*s.Configured {
+		warns = append(warns, s.Reason)
+	}
 	switch {
 	case pol == nil:
 	case len(pol.Contacts) == 0:
+		if s.Configured != nil {
+			break // the daemon said it, with the reason
+		}
 		warns = append(warns, "not configured: no contact can be paged (the policy has no contacts)")
 	default:
 		for _, w := range pol.Warnings() {

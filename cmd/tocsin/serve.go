@@ -128,7 +128,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if cfg.demo {
 		fallback = &policyfile.Fallback{Name: "demo/policy.yaml", Data: demoPolicy}
 	}
-	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, log)
+	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, refuseExampleNumbers(cfg.Modem.Device), log)
 	pol, err := d.policy.Start(ctx)
 	if err != nil {
 		return err
@@ -219,7 +219,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if d.mqtt != nil {
 			mq = d.mqtt
 		}
-		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq)
+		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq, d.engine)
 		run("health-light", func(ctx context.Context) { light.Run(ctx) })
 	}
 

@@ -108,9 +108,9 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 			drill := ev.Intake == escalation.DrillIntake
 			r, err := tx.Exec(`INSERT INTO incidents (service, dedup_scope, dedup_key, summary, severity,
 				source, status, details, created_at, last_alert_at, alert_count, drill)
-				VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, 1, ?)`,
+				VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)`,
 				ev.Service, ev.DedupScope, ev.DedupKey, ev.Summary, int(ev.Severity), ev.Source,
-				details, ms(now), ms(now), boolInt(drill))
+				details, ms(now), ms(now), max(1, ev.Alerts), boolInt(drill))
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 			res.New, res.Status = true, escalation.Triggered
 			inc := escalation.Incident{ID: id, Service: ev.Service, DedupKey: ev.DedupKey, Summary: ev.Summary,
 				Severity: ev.Severity, Source: ev.Source, Status: escalation.Triggered, Details: ev.Details,
-				CreatedAt: fromMS(ms(now)), AlertCount: 1, Drill: drill}
+				CreatedAt: fromMS(ms(now)), AlertCount: max(1, ev.Alerts), Drill: drill}
 			s := escalation.StepResult{IncidentID: id, Status: escalation.Triggered, LoopStartedAt: now, NextAt: now}
 			if first != nil {
 				s = first(escalation.EscalationState{Incident: inc, LoopStartedAt: now, NextAt: now})
@@ -126,9 +126,19 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 			if res.PagesReady, err = firstStep(tx, inc, ev, s, now); err != nil {
 				return err
 			}
+		case ev.Action == escalation.Trigger && ev.Alerts > 0:
+			// A group's latest word on itself: how many fire and the
+			// summary that counts them (Event.Alerts). The worst severity
+			// seen stays.
+			res.Status = escalation.Status(status)
+			if _, err := tx.Exec(`UPDATE incidents SET alert_count = ?, summary = ?, last_alert_at = ?,
+				severity = MIN(severity, ?) WHERE id = ?`, ev.Alerts, ev.Summary, ms(now), int(ev.Severity), id); err != nil {
+				return err
+			}
 		case ev.Action == escalation.Trigger:
 			res.Status = escalation.Status(status)
-			// Keep the worst severity seen; the latest summary wins.
+			// Keep the worst severity seen and the first summary (the one
+			// people were paged with); each alert is on the timeline.
 			if _, err := tx.Exec(`UPDATE incidents SET alert_count = alert_count + 1, last_alert_at = ?,
 				severity = MIN(severity, ?) WHERE id = ?`, ms(now), int(ev.Severity), id); err != nil {
 				return err

@@ -28,6 +28,8 @@ type Store interface {
 // Engine is the escalation engine. *escalation.Engine implements it.
 type Engine interface {
 	LastTick() time.Time
+	// Policy is the policy in force, for readiness (can it page anyone?).
+	Policy() *escalation.Policy
 }
 
 // Modem is the modem supervisor. *modem.Supervisor implements it.
@@ -73,6 +75,10 @@ type Doc struct {
 	MQTT     any    `json:"mqtt,omitempty"`
 	// Channels: e-mail, push and webhook delivery health.
 	Channels []escalation.ChannelHealth `json:"channels"`
+
+	// Readiness: configured: false and why ("not configured: no contact
+	// can be paged"), until a policy reaches a person.
+	escalation.Readiness
 }
 
 // DB is the database part.
@@ -147,6 +153,7 @@ func Build(ctx context.Context, p Parts) Doc {
 	if p.Channels != nil {
 		d.Channels = p.Channels()
 	}
+	d.Readiness = escalation.CheckReadiness(p.Engine.Policy())
 	return d
 }
 
