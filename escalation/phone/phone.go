@@ -201,14 +201,18 @@ func (p *Phone) Run(ctx context.Context) error {
 // awaitModem returns once the modem is up (at once when it is), false if
 // ctx ended first. It is the supervisor's wake-up, not a poll: nothing is
 // claimed, and so nothing counted, while there is no modem. Meanwhile each
-// page that becomes ready to leave on ch (at start, and at every wake of
-// the outbox) gets one timeline line saying it waits for the modem.
+// page that becomes ready to leave on ch gets one timeline line saying it
+// waits for the modem: at start, at every wake of the outbox, and every
+// noteEvery (the outbox is woken only when what can leave changes, and
+// while the modem is away a person's second page changes nothing).
 func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-chan struct{}) bool {
 	select {
 	case <-p.modem.Ready():
 		return true
 	default:
 	}
+	tick := time.NewTicker(noteEvery)
+	defer tick.Stop()
 	for {
 		note := "page waiting for the modem: " + p.modem.State().Reason
 		if n, err := p.outbox.NoteWaiting(ctx, ch, strings.TrimSuffix(note, ": "), time.Now()); err != nil {
@@ -220,11 +224,16 @@ func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-ch
 		case <-p.modem.Ready():
 			return true
 		case <-wake:
+		case <-tick.C:
 		case <-ctx.Done():
 			return false
 		}
 	}
 }
+
+// noteEvery is how often, while the modem is away, pages that started to
+// wait are noted on their timelines.
+const noteEvery = 5 * time.Second
 
 // waiter paces a worker after a send the modem could not make (verdict
 // Wait) while the supervisor still says the modem is up (it has not noticed
