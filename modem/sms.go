@@ -117,7 +117,13 @@ func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS)
 		delete(m.delivering, msg.Index)
 		m.smsMu.Unlock()
 	}()
-	if err := h(ctx, msg); err != nil {
+	if r, ok := m.storedReport(msg); ok {
+		// A delivery report kept in storage (ds=2, or while nobody read
+		// it): hand it to the report handler, not to the SMS handler.
+		if rh := m.reportHandler(); rh != nil {
+			rh(ctx, r)
+		}
+	} else if err := h(ctx, msg); err != nil {
 		return fmt.Errorf("SMS %d kept in storage: %w", msg.Index, err)
 	}
 	if _, err := m.Command(ctx, "AT+CMGD="+strconv.Itoa(msg.Index)); err != nil {
@@ -336,7 +342,11 @@ func (m *Modem) EncodeSubmit(number, text string) ([][]byte, error) {
 	if !utf8.ValidString(text) {
 		return nil, errors.New("modem: SMS text is not valid UTF-8")
 	}
-	tpdus, err := m.enc.Encode([]byte(text), sms.WithTemplateOption(tpdu.WithDA(addr)))
+	opts := []sms.EncoderOption{sms.WithTemplateOption(tpdu.WithDA(addr))}
+	if m.ReportMode() != ReportsNone {
+		opts = append(opts, sms.WithTemplateOption(srr{})) // ask for a delivery report
+	}
+	tpdus, err := m.enc.Encode([]byte(text), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("modem: encoding SMS: %w", err)
 	}
