@@ -32,6 +32,7 @@ type modemLink struct {
 	cfg      ModemConfig
 	log      *slog.Logger
 	onSMS    func(ctx context.Context, msg modem.InboundSMS) error
+	onReport func(ctx context.Context, r modem.StatusReport)
 	onCall   func(ctx context.Context, number string, hangUp func(ctx context.Context) error)
 	ingest   func(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error)
 	powerKey func(ctx context.Context) error // nil: no power-key rung
@@ -86,6 +87,7 @@ func (l *modemLink) run(ctx context.Context) {
 		PIN:     l.pin,
 		Prepare: func(m *modem.Modem) {
 			m.OnSMS(l.onSMS)
+			m.OnStatusReport(l.onReport)
 			m.OnIncomingCall(func(ctx context.Context, number string) {
 				if l.onCall != nil {
 					l.onCall(ctx, number, m.HangUp)
@@ -315,6 +317,7 @@ type modemStatus struct {
 	Operator     string `json:"operator,omitempty"`
 	Profile      string `json:"profile,omitempty"`
 	Recovered    string `json:"recovered_by,omitempty"`
+	Reports      string `json:"delivery_reports,omitempty"` // how the modem hands over reports; "none": sent is as far as Tocsin can see
 	LastError    string `json:"last_error,omitempty"`
 	Since        string `json:"since,omitempty"`
 	HealthAlarm  bool   `json:"health_incident_open"`
@@ -331,6 +334,7 @@ func (l *modemLink) status() modemStatus {
 		s.Profile = l.cur.Profile().Name
 		s.Since = l.since.UTC().Format(time.RFC3339)
 		s.Recovered = l.rung
+		s.Reports = l.cur.ReportMode().String()
 	}
 	return s
 }

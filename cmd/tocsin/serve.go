@@ -145,8 +145,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	}
 	d.link = &modemLink{cfg: cfg.Modem, log: log.With("part", "modem"), pin: pin, ingest: d.engine.Ingest}
 	d.phone = phone.New(d.link, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
-		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Reports: db, Log: log.With("part", "phone")})
 	d.link.onSMS = d.phone.HandleSMS
+	d.link.onReport = d.phone.HandleReport
 	d.link.onCall = d.phone.HandleIncomingCall
 	if pk := cfg.Modem.PowerKey; pk != nil {
 		// The last rung of the recovery ladder: pulse the HAT's power key.

@@ -63,7 +63,9 @@ type Options struct {
 	MaxAttempts int
 	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
 	RingTimeout time.Duration
-	Log         *slog.Logger
+	// Reports, when set, records delivery reports (receipts.go).
+	Reports Reports
+	Log     *slog.Logger
 }
 
 // Phone is the delivery worker. Create it with New and run it with Run.
@@ -77,6 +79,8 @@ type Phone struct {
 
 	wake      chan struct{}
 	wakeVoice chan struct{}
+	reports   Reports     // nil: delivery reports are not recorded
+	reportQ   reportQueue // from the URC dispatcher to reportLoop
 
 	ringMu     sync.Mutex // guards lastRing, lastRingAt
 	lastRing   string
@@ -98,7 +102,8 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
-		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1),
+		reports: o.Reports, reportQ: reportQueue{wake: make(chan struct{}, 1)}}
 }
 
 // Wake tells the worker that the outbox changed.
@@ -141,6 +146,12 @@ func (p *Phone) Run(ctx context.Context) error {
 	if err := p.ProcessInbox(ctx); err != nil {
 		p.log.Error("process stored replies", "err", err)
 	}
+	reportsDone := make(chan struct{})
+	defer func() { <-reportsDone }()
+	go func() {
+		defer close(reportsDone)
+		p.reportLoop(ctx)
+	}()
 	if caller, ok := p.modem.(Caller); ok {
 		done := make(chan struct{})
 		defer func() { <-done }()
