@@ -5,8 +5,12 @@ package tocsin_test
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +84,7 @@ func TestDependencyDirection(t *testing.T) {
 // the policy loader is the domain plus a YAML parser.
 var onlyImports = map[string][]string{
 	"escalation/console":    {module + "/escalation"},
+	"escalation/status":     {module + "/escalation", module + "/modem"},
 	"escalation/policyfile": {module + "/escalation", "gopkg.in/yaml.v3"},
 }
 
@@ -109,5 +114,64 @@ func TestEveryPackageDocumented(t *testing.T) {
 		if strings.TrimSpace(p.Doc) == "" {
 			t.Errorf("package %s has no doc comment", p.ImportPath)
 		}
+	}
+}
+
+// TestCmdOnlyWires: cmd/tocsin wires parts and holds no delivery or
+// supervision logic (issue 11). The daemon's wiring reads top to bottom in
+// one function, serve, of about 150 lines at most; nothing in cmd/tocsin
+// drives the modem, the outbox or a retry rule (the bring-up commands
+// `tocsin modem` and `tocsin init`, which talk to a modem with no daemon
+// running, excepted); and the status document, the policy
+// lifecycle and the status-light loop live in their packages
+// (escalation/status, escalation/policyfile, escalation/panel).
+func TestCmdOnlyWires(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("cmd/tocsin/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Methods whose call means delivery or supervision logic.
+	driving := map[string]bool{"Recover": true, "Probe": true, "Resync": true, "SendSMS": true, "Call": true,
+		"Claim": true, "Finish": true, "Release": true, "RequeueInterrupted": true, "NextRetry": true,
+		"NoteWaiting": true, "ApplyPolicy": true}
+	// The bring-up commands, which use a modem with no daemon running.
+	bringUp := map[string]bool{"modemcmd.go": true, "initcmd.go": true}
+	// Declarations that moved out of cmd and must not come back.
+	moved := map[string]string{"modemLink": "modem.Supervisor", "statusDoc": "escalation/status",
+		"initialPolicy": "policyfile.Keeper", "applyPolicy": "policyfile.Keeper", "watchPolicyFile": "policyfile.Keeper",
+		"healthLight": "panel.HealthLight"}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if where, ok := moved[n.Name.Name]; ok {
+					t.Errorf("%s: %s is back in cmd; it lives in %s", fset.Position(n.Pos()), n.Name.Name, where)
+				}
+				if n.Name.Name == "serve" && n.Recv == nil {
+					lines := fset.Position(n.End()).Line - fset.Position(n.Pos()).Line + 1
+					if lines > 160 {
+						t.Errorf("%s: serve is %d lines; the daemon's wiring should read top to bottom in about 150", fset.Position(n.Pos()), lines)
+					}
+				}
+			case *ast.TypeSpec:
+				if where, ok := moved[n.Name.Name]; ok {
+					t.Errorf("%s: type %s is back in cmd; it lives in %s", fset.Position(n.Pos()), n.Name.Name, where)
+				}
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if ok && driving[sel.Sel.Name] && !bringUp[filepath.Base(name)] {
+					t.Errorf("%s: cmd/tocsin calls %s: delivery and supervision belong to escalation/phone and modem", fset.Position(n.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
 	}
 }

@@ -2,6 +2,7 @@ package device_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,24 @@ func TestOpenBackendAndDemo(t *testing.T) {
 	}
 	if _, err := device.OpenBackend("gpiod"); err == nil || !strings.Contains(err.Error(), `unknown backend "gpiod"`) {
 		t.Errorf("unknown backend: %v", err)
+	}
+}
+
+func TestCheckPin(t *testing.T) {
+	for _, tt := range []struct {
+		pin     string
+		ok, hdr bool // ok: no error; hdr: a GPIOn name (error is not device.ErrNotHeaderName)
+	}{
+		{"GPIO0", true, true}, {"GPIO17", true, true}, {"GPIO27", true, true},
+		{"GPIO28", false, true}, {"GPIO99", false, true},
+		{"GPIO017", false, false}, {"17", false, false}, {"PA7", false, false},
+	} {
+		err := device.CheckPin(tt.pin)
+		if (err == nil) != tt.ok {
+			t.Errorf("device.CheckPin(%q) = %v, want ok %v", tt.pin, err, tt.ok)
+		}
+		if err != nil && errors.Is(err, device.ErrNotHeaderName) == tt.hdr {
+			t.Errorf("device.CheckPin(%q) = %v: device.ErrNotHeaderName is %v, want %v", tt.pin, err, !tt.hdr, tt.hdr)
+		}
 	}
 }

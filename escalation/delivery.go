@@ -74,3 +74,10 @@ func VerdictOf(err error) Verdict {
 	}
 	return GiveUp
 }
+
+// DeliveryStats are a channel's counters for the status document.
+type DeliveryStats struct {
+	Sent      int64  `json:"sent"`
+	Failed    int64  `json:"failed"`
+	LastError string `json:"last_error,omitempty"`
+}

@@ -32,8 +32,12 @@ type Engine struct {
 	pending map[int64]struct{}
 	changed chan struct{}
 
-	outboxHook atomic.Pointer[func()] // wakes delivery when pages were queued
-	alive      atomic.Int64           // UnixNano of the last Run iteration
+	outboxHook atomic.Pointer[[]func()] // wake delivery workers when pages were queued
+	alive      atomic.Int64             // UnixNano of the last Run iteration
+	// nextRun is when Run will next look at due escalations (UnixNano),
+	// or 0 while it is looking: Ingest wakes Run only for a step due
+	// before then. Written by Run, read by Ingest.
+	nextRun atomic.Int64
 }
 
 // Defaults used when the policy does not say.
@@ -86,12 +90,31 @@ func (e *Engine) SetPolicy(p *Policy) {
 	e.wake()
 }
 
-// OnOutbox registers fn to be called whenever notifications were queued.
-func (e *Engine) OnOutbox(fn func()) { e.outboxHook.Store(&fn) }
+// OnOutbox registers fn to be called when queued notifications changed
+// what delivery can claim: a page to a number whose turn has come and who
+// had nothing else ready to leave, a confirmation, a later level's pages.
+// Pages that wait for their number's turn (the per-minute limit) do not
+// call it: delivery already sleeps until that turn. Every channel's worker
+// registers its own wake-up; fn must not block.
+func (e *Engine) OnOutbox(fn func()) {
+	for {
+		old := e.outboxHook.Load()
+		var fns []func()
+		if old != nil {
+			fns = append(fns, (*old)...)
+		}
+		fns = append(fns, fn)
+		if e.outboxHook.CompareAndSwap(old, &fns) {
+			return
+		}
+	}
+}
 
 func (e *Engine) outboxChanged() {
-	if fn := e.outboxHook.Load(); fn != nil {
-		(*fn)()
+	if fns := e.outboxHook.Load(); fns != nil {
+		for _, fn := range *fns {
+			fn()
+		}
 	}
 }
 
@@ -146,7 +169,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		e.alive.Store(time.Now().UnixNano())
+		e.nextRun.Store(0)
 		wait := e.runDue(ctx)
+		e.nextRun.Store(time.Now().Add(wait).UnixNano())
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -253,24 +278,46 @@ func (e *Engine) runDue(ctx context.Context) time.Duration {
 }
 
 // Ingest validates ev, commits it and returns what the sender should be
-// told. It returns only after the commit.
+// told. It returns only after the commit. A new incident's first
+// escalation step (usually its first page) is decided here and committed
+// with the alert, in one transaction.
 func (e *Engine) Ingest(ctx context.Context, ev Event) (IngestResult, error) {
 	pol := e.Policy()
 	if err := validateEvent(&ev, pol); err != nil {
 		return IngestResult{}, err
 	}
 	svc, _ := pol.Service(ev.Service)
-	res, err := e.store.Ingest(ctx, ev, svc.GroupBy.D(), time.Now())
+	now := time.Now()
+	var next time.Time // the first step's next due time
+	first := func(st EscalationState) StepResult {
+		s := decide(st, pol, now, false)
+		next = s.NextAt
+		return s
+	}
+	res, err := e.store.Ingest(ctx, ev, svc.GroupBy.D(), now, first)
 	if err != nil {
 		return res, err
 	}
-	if res.New || ev.Action != Trigger {
+	if res.PagesReady {
+		e.outboxChanged()
+	}
+	if (res.New && e.dueBeforeNextRun(next)) || ev.Action != Trigger {
 		e.wake()
 	}
 	if res.IncidentID != 0 {
 		e.markChanged(res.IncidentID)
 	}
 	return res, nil
+}
+
+// dueBeforeNextRun reports whether an escalation due at t needs Run to
+// look earlier than it plans to.
+func (e *Engine) dueBeforeNextRun(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	planned := e.nextRun.Load()
+	return planned == 0 || t.UnixNano() < planned
 }
 
 func validateEvent(ev *Event, pol *Policy) error {
@@ -438,12 +485,17 @@ type ReplyResult struct {
 	Reply   Reply
 	Err     error   // the text was not understood
 	IDs     []int64 // incidents changed
-	Answer  string  // the confirmation SMS queued for the sender
+	Answer  string  // the confirmation SMS for the sender
+	// AnswerDropped: Answer was not queued because the number already had
+	// AnswerLimit answers of its kind in the last AnswerWindow.
+	AnswerDropped bool
 }
 
 // Reply acts on an SMS reply from number. Only contacts in the policy are
-// obeyed; anything else changes nothing and is only reported. Each reply
-// from a contact is answered with a confirmation SMS.
+// obeyed; anything else changes nothing and is only reported. A reply with
+// an incident id acts on that incident; one without acts on what the
+// person was last told (LastTold, BareReplyTargets). Each reply from a
+// contact is answered, within the per-number bound on answers.
 func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResult, error) {
 	var res ReplyResult
 	res.Contact, res.Known = e.contactByNumber(number)
@@ -455,10 +507,20 @@ func (e *Engine) Reply(ctx context.Context, number, text, via string) (ReplyResu
 	if perr != nil {
 		res.Err = perr
 		res.Answer = FormatNotUnderstood(c.Language)
-		return res, e.Notify(ctx, Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo})
+		return res, e.answer(ctx, &res, AnswerHelp, 0)
 	}
 	res.Reply = r
-	return res, e.act(ctx, &res, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
+	var ids []int64
+	if r.IncidentID != 0 {
+		ids = []int64{r.IncidentID}
+	} else {
+		told, err := e.store.LastTold(ctx, c.Phone)
+		if err != nil {
+			return res, err
+		}
+		ids = BareReplyTargets(told, r.Action)
+	}
+	return res, e.act(ctx, &res, ids, via, fmt.Sprintf("%s reply %q from %s", via, text, c.ID))
 }
 
 // contactByNumber finds the contact whose phone is number in any of its
@@ -483,22 +545,17 @@ func (e *Engine) Callback(ctx context.Context, number string) (ReplyResult, erro
 		return res, nil
 	}
 	res.Reply = Reply{Action: Acknowledge}
-	return res, e.act(ctx, &res, "call-back", "call-back from "+res.Contact.ID)
+	ids, err := e.store.Paging(ctx, res.Contact.Phone)
+	if err != nil {
+		return res, err
+	}
+	return res, e.act(ctx, &res, ids, "call-back", "call-back from "+res.Contact.ID)
 }
 
-// act applies res.Reply for res.Contact: to the incident named, or to every
-// incident currently paging the contact; then queues the confirmation.
-func (e *Engine) act(ctx context.Context, res *ReplyResult, via, detail string) error {
+// act applies res.Reply for res.Contact to the incidents ids, then answers
+// with a confirmation.
+func (e *Engine) act(ctx context.Context, res *ReplyResult, ids []int64, via, detail string) error {
 	c, r := res.Contact, res.Reply
-	var ids []int64
-	if r.IncidentID != 0 {
-		ids = []int64{r.IncidentID}
-	} else {
-		var err error
-		if ids, err = e.store.Paging(ctx, c.Phone); err != nil {
-			return err
-		}
-	}
 	to := Acknowledged
 	if r.Action == Resolve {
 		to = Resolved
@@ -523,11 +580,43 @@ func (e *Engine) act(ctx context.Context, res *ReplyResult, via, detail string) 
 		who = c.ID
 	}
 	res.Answer = FormatConfirm(r.Action, res.IDs, who, c.Language)
-	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo}
-	if len(res.IDs) == 1 {
-		n.IncidentID = res.IDs[0]
+	if len(res.IDs) == 0 {
+		return e.answer(ctx, res, AnswerHelp, 0) // changed nothing: bounded like help
 	}
-	return e.Notify(ctx, n)
+	var inc int64
+	if len(res.IDs) == 1 {
+		inc = res.IDs[0]
+	}
+	return e.answer(ctx, res, AnswerConfirm, inc)
+}
+
+// answer queues res.Answer to the contact unless the number has had
+// AnswerLimit(kind) answers in the last AnswerWindow. A dropped
+// confirmation is recorded on the timeline of every incident it concerned;
+// the caller records the rest (the received SMS's result, the log).
+func (e *Engine) answer(ctx context.Context, res *ReplyResult, kind AnswerKind, incidentID int64) error {
+	c := res.Contact
+	now := time.Now()
+	n := Notification{ContactID: c.ID, Channel: SMS, Number: c.Phone, Text: res.Answer, Severity: SevInfo,
+		IncidentID: incidentID, Answer: kind}
+	limit := AnswerLimit(kind)
+	queued, err := e.store.EnqueueAnswer(ctx, n, limit, now.Add(-AnswerWindow), now)
+	if err != nil {
+		return err
+	}
+	if queued {
+		e.outboxChanged()
+		return nil
+	}
+	res.AnswerDropped = true
+	for _, id := range res.IDs {
+		detail := fmt.Sprintf("%s answer to %s not sent: %d already in the last %s (%q)", kind, c.ID, limit, AnswerWindow, res.Answer)
+		if err := e.store.AddTimeline(ctx, id, TimelineEntry{At: now, Kind: KindNotify, Detail: detail}); err != nil {
+			return err
+		}
+		e.markChanged(id)
+	}
+	return nil
 }
 
 // decide computes one escalation step for st under pol at now. force fires
@@ -611,6 +700,10 @@ func decide(st EscalationState, pol *Policy, now time.Time, force bool) StepResu
 	res.Zones = zones
 	who := make([]string, 0, len(pages)+len(zones))
 	for _, p := range pages {
+		if p.Channel == WebhookChannel {
+			who = append(who, "webhook "+p.Number)
+			continue
+		}
 		who = append(who, fmt.Sprintf("%s by %s", p.ContactID, p.Channel))
 	}
 	for _, z := range zones {
@@ -666,11 +759,23 @@ func targets(inc Incident, lvl Level, pol *Policy, now time.Time, res *StepResul
 				continue
 			}
 			seen[key] = true
+			to := c.Phone
+			switch ch {
+			case Email:
+				to = c.Email
+			case Push:
+				to = c.NtfyTopic
+			}
+			if to == "" {
+				res.Timeline = append(res.Timeline, TimelineEntry{At: now, Kind: KindSuppressed,
+					Detail: fmt.Sprintf("%s has no %s address; not paged by %s", c.ID, ch, ch)})
+				continue
+			}
 			pages = append(pages, Notification{
 				IncidentID:    inc.ID,
 				ContactID:     c.ID,
 				Channel:       ch,
-				Number:        c.Phone,
+				Number:        to,
 				Text:          FormatPage(inc, c.Language),
 				PolicyVersion: pol.Version,
 				Level:         res.Level + 1,
@@ -684,6 +789,20 @@ func targets(inc Incident, lvl Level, pol *Policy, now time.Time, res *StepResul
 			zones = append(zones, t.Zone)
 		case t.Contact != "":
 			add(t.Contact, t.Via)
+		case t.Webhook != "":
+			if _, ok := pol.Webhook(t.Webhook); !ok || seen["webhook/"+t.Webhook] {
+				continue
+			}
+			seen["webhook/"+t.Webhook] = true
+			pages = append(pages, Notification{
+				IncidentID:    inc.ID,
+				Channel:       WebhookChannel,
+				Number:        t.Webhook,
+				Text:          FormatPage(inc, ""),
+				PolicyVersion: pol.Version,
+				Level:         res.Level + 1,
+				Severity:      inc.Severity,
+			})
 		case t.Schedule != "":
 			s, ok := pol.Schedule(t.Schedule)
 			if !ok {

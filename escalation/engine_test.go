@@ -2,6 +2,7 @@ package escalation_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -310,11 +311,41 @@ func TestMaintenanceWindowHoldsPagesUntilItEnds(t *testing.T) {
 	})
 }
 
+// sendQueued plays the delivery worker: every queued SMS for number leaves
+// as one message (a digest when there are several pages), marked sent.
+func (r *rig) sendQueued(number string) {
+	r.t.Helper()
+	synctest.Wait()
+	ctx := context.Background()
+	for {
+		batch, err := r.db.Claim(ctx, escalation.SMS, 0, time.Now())
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if len(batch) == 0 {
+			return
+		}
+		ids := make([]int64, len(batch))
+		for i, n := range batch {
+			ids[i] = n.ID
+		}
+		status := escalation.Sent
+		if batch[0].Number != number {
+			status = escalation.Failed // not under test: out of the way
+		}
+		if err := r.db.Finish(ctx, ids, escalation.Outcome{Status: status}, time.Now()); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
 func TestSMSReplies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, basePolicy)
 		a := r.trigger("press", "a", "first")
 		b := r.trigger("press", "b", "second")
+		r.sendQueued("+819012345678") // one digest naming #1 and #2
+		later := r.trigger("press", "c", "third, queued but not yet sent")
 		ctx := context.Background()
 		// A stranger changes nothing.
 		res, err := r.e.Reply(ctx, "+15550100", "4", "sms")
@@ -322,7 +353,8 @@ func TestSMSReplies(t *testing.T) {
 			t.Fatalf("stranger reply = %+v, %v", res, err)
 		}
 		// tanaka (on call on day 0) replies from the national form with no
-		// id: both incidents paging him are acknowledged.
+		// id: both incidents the digest named are acknowledged, and the
+		// page he has not seen yet is not.
 		res, err = r.e.Reply(ctx, "09012345678", "了解", "sms")
 		if err != nil || !res.Known || len(res.IDs) != 2 {
 			t.Fatalf("reply = %+v, %v; want both incidents acknowledged", res, err)
@@ -331,6 +363,9 @@ func TestSMSReplies(t *testing.T) {
 			if inc := r.incident(id); inc.Status != escalation.Acknowledged || inc.AcknowledgedBy != "tanaka" {
 				t.Errorf("#%d %s by %q", id, inc.Status, inc.AcknowledgedBy)
 			}
+		}
+		if inc := r.incident(later.IncidentID); inc.Status != escalation.Triggered {
+			t.Errorf("#%d, never told, is %s; want triggered", later.IncidentID, inc.Status)
 		}
 		if !strings.Contains(res.Answer, "#1 #2") {
 			t.Errorf("confirmation %q does not name both", res.Answer)
@@ -343,9 +378,114 @@ func TestSMSReplies(t *testing.T) {
 		if inc := r.incident(b.IncidentID); inc.Status != escalation.Resolved {
 			t.Errorf("#2 is %s, want resolved", inc.Status)
 		}
+		// A bare resolve acts on the rest of the last digest: #1
+		// (acknowledged), not #2 (resolved already), not #3 (not told).
+		res, err = r.e.Reply(ctx, "+819012345678", "6", "sms")
+		if err != nil || len(res.IDs) != 1 || res.IDs[0] != a.IncidentID {
+			t.Fatalf("bare 6 = %+v, %v; want #%d only", res, err, a.IncidentID)
+		}
 		res, _ = r.e.Reply(ctx, "+819012345678", "hello?", "sms")
 		if res.Err == nil || !strings.Contains(res.Answer, "4=了解") {
 			t.Errorf("gibberish answered %q (err %v), want the grammar in Japanese", res.Answer, res.Err)
 		}
 	})
+}
+
+// A drill page sent after a real page: a bare reply acknowledges the drill
+// only, and the drill page asks for its id.
+func TestBareReplyToDrillActsOnDrillOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, basePolicy)
+		ctx := context.Background()
+		real := r.trigger("press", "real", "hydraulic pressure low")
+		r.sendQueued("+819012345678")
+		drill, err := r.e.Drill(ctx, "press", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ns, err := r.db.Outbox(ctx, sqlite.OutboxFilter{IncidentID: drill.IncidentID})
+		if err != nil || len(ns) == 0 {
+			t.Fatalf("drill page: %v, %v", ns, err)
+		}
+		if want := fmt.Sprintf("4 %d", drill.IncidentID); !strings.Contains(ns[0].Text, want) {
+			t.Errorf("drill page %q does not ask for %q", ns[0].Text, want)
+		}
+		r.sendQueued("+819012345678")
+		res, err := r.e.Reply(ctx, "+819012345678", "4", "sms")
+		if err != nil || len(res.IDs) != 1 || res.IDs[0] != drill.IncidentID {
+			t.Fatalf("bare 4 after the drill = %+v, %v; want the drill #%d only", res, err, drill.IncidentID)
+		}
+		if inc := r.incident(real.IncidentID); inc.Status != escalation.Triggered {
+			t.Errorf("real incident #%d is %s after a reply to the drill, want triggered", real.IncidentID, inc.Status)
+		}
+	})
+}
+
+// Answers to one number are bounded: junk gets three grammar answers an
+// hour, the rest are dropped (and reported as such); an hour later the
+// person can be helped again.
+func TestReplyAnswersBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, basePolicy)
+		ctx := context.Background()
+		answered := 0
+		for i := range 20 {
+			res, err := r.e.Reply(ctx, "+819012345678", fmt.Sprintf("junk %d", i), "sms")
+			if err != nil || res.Err == nil {
+				t.Fatalf("junk reply: %+v, %v", res, err)
+			}
+			if !res.AnswerDropped {
+				answered++
+			}
+		}
+		if answered != escalation.AnswerLimit(escalation.AnswerHelp) {
+			t.Errorf("%d grammar answers queued for 20 junk SMS, want %d", answered, escalation.AnswerLimit(escalation.AnswerHelp))
+		}
+		synctest.Wait()
+		if ns, _ := r.db.Outbox(ctx, sqlite.OutboxFilter{Limit: 1000}); len(ns) != answered {
+			t.Errorf("outbox holds %d messages, want %d", len(ns), answered)
+		}
+		// A reply that acts is still confirmed: confirmations have their own bound.
+		inc := r.trigger("press", "k", "jam")
+		res, err := r.e.Reply(ctx, "+819012345678", fmt.Sprintf("4 %d", inc.IncidentID), "sms")
+		if err != nil || len(res.IDs) != 1 || res.AnswerDropped {
+			t.Errorf("ack by id during a junk flood = %+v, %v; want acted on and confirmed", res, err)
+		}
+		time.Sleep(escalation.AnswerWindow)
+		if res, _ := r.e.Reply(ctx, "+819012345678", "junk again", "sms"); res.AnswerDropped {
+			t.Error("an hour later the grammar answer is still dropped")
+		}
+	})
+}
+
+func TestBareReplyTargets(t *testing.T) {
+	inc := func(id int64, st escalation.Status, drill bool) escalation.Incident {
+		return escalation.Incident{ID: id, Status: st, Drill: drill}
+	}
+	T, A, R := escalation.Triggered, escalation.Acknowledged, escalation.Resolved
+	for _, tc := range []struct {
+		name   string
+		told   []escalation.Incident
+		action escalation.Action
+		want   []int64
+	}{
+		{"nothing told", nil, escalation.Acknowledge, nil},
+		{"one page", []escalation.Incident{inc(1, T, false)}, escalation.Acknowledge, []int64{1}},
+		{"digest, some resolved since", []escalation.Incident{inc(1, T, false), inc(2, R, false), inc(3, T, false)}, escalation.Acknowledge, []int64{1, 3}},
+		{"ack skips acknowledged", []escalation.Incident{inc(1, A, false), inc(2, T, false)}, escalation.Acknowledge, []int64{2}},
+		{"resolve takes acknowledged", []escalation.Incident{inc(1, A, false), inc(2, T, false), inc(3, R, false)}, escalation.Resolve, []int64{1, 2}},
+		{"all resolved", []escalation.Incident{inc(1, R, false)}, escalation.Acknowledge, nil},
+		{"drill page", []escalation.Incident{inc(7, T, true)}, escalation.Acknowledge, []int64{7}},
+		{"digest of drills", []escalation.Incident{inc(7, T, true), inc(8, T, true)}, escalation.Resolve, []int64{7, 8}},
+		{"mixed digest leaves the drill", []escalation.Incident{inc(1, T, false), inc(7, T, true)}, escalation.Acknowledge, []int64{1}},
+		{"mixed digest, real resolved: drill still needs its id", []escalation.Incident{inc(1, R, false), inc(7, T, true)}, escalation.Acknowledge, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := escalation.BareReplyTargets(tc.told, tc.action)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("BareReplyTargets = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -15,6 +15,7 @@ const (
 	NotFound                         // no such incident, service, contact
 	Conflict                         // valid, but not in the current state
 	Unavailable                      // could not commit; retrying may help
+	Gone                             // existed, but no longer usable (a used or expired link)
 )
 
 // Error is a domain error with a kind and, for Invalid, the field at fault.

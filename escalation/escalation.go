@@ -134,6 +134,31 @@ type Event struct {
 	// DedupScope narrows dedup_key matching, e.g. the PagerDuty routing key.
 	// Incidents match on (service, dedup_scope, dedup_key).
 	DedupScope string
+	// Message identifies the intake message that carried the event, for
+	// intakes that may deliver one message twice (MQTT QoS 1 after a
+	// restart); zero for the others.
+	Message IntakeMessage
+}
+
+// IntakeMessage identifies one delivery of an intake message so that a
+// redelivery of a message already committed is recognised and not counted
+// again ("effectively once"). The store records it in the same
+// transaction as the alert, so a message is either committed and
+// recorded, or neither.
+//
+// Slot is where the intake can reuse an identity: for MQTT the broker,
+// the client's session and the packet id. The broker reuses a packet id
+// once the earlier message with it has been acknowledged, so the store
+// keeps one record per slot, replaced at each commit. Hash is the
+// message's content (topic and payload): a reused packet id with a
+// different payload never matches. Redelivered is the intake's own mark
+// of a possible repeat (MQTT's DUP flag): only such a message is matched
+// against the record, because a message without it is new by definition,
+// even when its slot and content equal an earlier, acknowledged one.
+type IntakeMessage struct {
+	Slot        string
+	Hash        string
+	Redelivered bool
 }
 
 // IngestResult is what the sender is told once the event is committed.
@@ -145,6 +170,14 @@ type IngestResult struct {
 	// Dropped is true for acknowledge/resolve of an unknown key: accepted
 	// and recorded as an alert, but it changed no incident.
 	Dropped bool `json:"dropped,omitempty"`
+	// Repeat is true when the event was a redelivery of a message already
+	// committed: the result is the earlier one and nothing was counted.
+	Repeat bool `json:"repeat,omitempty"`
+	// PagesReady is true when the first step queued a page that can leave
+	// at once (its number's turn has come and nothing of that number's
+	// was already waiting to leave): delivery should look. It is not part
+	// of the API answer.
+	PagesReady bool `json:"-"`
 }
 
 // Incident is the unit people are paged about.
@@ -245,6 +278,9 @@ type Notification struct {
 	// Covers lists every incident this message pages about (a digest names
 	// several); a reply without an id acts on these.
 	Covers []int64 `json:"covers,omitempty"`
+	// Answer is set on an answer to a reply (a confirmation or the grammar
+	// help): answers to one number are bounded (see AnswerLimit).
+	Answer AnswerKind `json:"answer,omitempty"`
 }
 
 // ZoneAlarm says that an incident has raised the sirens and lights of a

@@ -18,6 +18,8 @@ func isJA(lang string) bool { return strings.HasPrefix(strings.ToLower(lang), "j
 //
 //	[#42 CRIT] press-line-1: Hydraulic pressure low (plc-3)
 //	Reply 4 ack, 6 resolve
+//
+// A drill page asks for the incident id ("Reply 4 13 ack, 6 13 resolve").
 func FormatPage(inc Incident, lang string) string {
 	var b strings.Builder
 	if inc.Drill {
@@ -35,9 +37,16 @@ func FormatPage(inc Incident, lang string) string {
 	if inc.Source != "" {
 		fmt.Fprintf(&b, " (%s)", inc.Source)
 	}
-	if isJA(lang) {
+	switch {
+	case inc.Drill && isJA(lang):
+		// A drill asks for its id, so that nobody learns to answer a drill
+		// with the bare reply that acknowledges real alarms.
+		fmt.Fprintf(&b, "\n返信 4 %d=了解 6 %d=解決", inc.ID, inc.ID)
+	case inc.Drill:
+		fmt.Fprintf(&b, "\nReply 4 %d ack, 6 %d resolve", inc.ID, inc.ID)
+	case isJA(lang):
 		b.WriteString("\n返信 4=了解 6=解決")
-	} else {
+	default:
 		b.WriteString("\nReply 4 ack, 6 resolve")
 	}
 	return b.String()
@@ -76,9 +85,24 @@ func FormatDigest(incs []Incident, lang string) string {
 		}
 		fmt.Fprintf(&b, "#%d %s %s %s", inc.ID, inc.Severity.Short(), inc.Service, summary)
 	}
-	if isJA(lang) {
+	// A bare reply acts on every incident named (BareReplyTargets), except
+	// that drills named beside real incidents need their id: say so.
+	var drill int64
+	real := false
+	for _, inc := range incs {
+		if inc.Drill && drill == 0 {
+			drill = inc.ID
+		}
+		real = real || !inc.Drill
+	}
+	switch {
+	case drill != 0 && real && isJA(lang):
+		fmt.Fprintf(&b, "\n4で全て了解 6で全て解決 (訓練は番号付き: 4 %d)", drill)
+	case drill != 0 && real:
+		fmt.Fprintf(&b, "\nReply 4 to ack all, 6 to resolve all (drills with their number: 4 %d)", drill)
+	case isJA(lang):
 		b.WriteString("\n4で全て了解 6で全て解決")
-	} else {
+	default:
 		b.WriteString("\nReply 4 to ack all, 6 to resolve all")
 	}
 	return b.String()

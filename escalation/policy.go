@@ -13,6 +13,7 @@ type Policy struct {
 	EscalationPolicies []EscalationPolicy `json:"escalation_policies" yaml:"escalation_policies"`
 	Heartbeats         []Heartbeat        `json:"heartbeats,omitempty" yaml:"heartbeats,omitempty"`
 	Maintenance        []Maintenance      `json:"maintenance,omitempty" yaml:"maintenance,omitempty"`
+	Webhooks           []Webhook          `json:"webhooks,omitempty" yaml:"webhooks,omitempty"`
 	Settings           Settings           `json:"settings" yaml:"settings"`
 
 	// Version is the store's version number of this policy (0 when not yet
@@ -29,6 +30,11 @@ type Contact struct {
 	// CallbackAck: a call from this number is rejected and acknowledges the
 	// incidents currently paging this contact.
 	CallbackAck bool `json:"callback_ack,omitempty" yaml:"callback_ack,omitempty"`
+	// Email is where via: email pages go (one address, no display name).
+	Email string `json:"email,omitempty" yaml:"email,omitempty"`
+	// NtfyTopic is the ntfy topic the contact's phone subscribes to, for
+	// via: push.
+	NtfyTopic string `json:"ntfy_topic,omitempty" yaml:"ntfy_topic,omitempty"`
 }
 
 // Service is a monitored thing that alerts arrive for.
@@ -90,12 +96,13 @@ type Level struct {
 	Notify []Target `json:"notify" yaml:"notify"`
 }
 
-// Target is exactly one of Schedule, Contact or Zone, with channels for
-// people (default sms).
+// Target is exactly one of Schedule, Contact, Zone or Webhook, with
+// channels for people (default sms).
 type Target struct {
 	Schedule string    `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 	Contact  string    `json:"contact,omitempty" yaml:"contact,omitempty"`
 	Zone     string    `json:"zone,omitempty" yaml:"zone,omitempty"`
+	Webhook  string    `json:"webhook,omitempty" yaml:"webhook,omitempty"`
 	Via      []Channel `json:"via,omitempty" yaml:"via,omitempty"`
 }
 
@@ -132,6 +139,10 @@ type Settings struct {
 	// this long into a failed page (the incident moves to its next level).
 	// Zero: off; a report that never comes changes nothing.
 	UndeliveredAfter Duration `json:"undelivered_after,omitempty" yaml:"undelivered_after,omitempty"`
+	// PublicURL is how people reach this daemon's HTTP server from their
+	// phones and mail clients ("http://tocsin.factory.lan:8080"): the base
+	// of the acknowledge and resolve links in e-mail, push and chat.
+	PublicURL string `json:"public_url,omitempty" yaml:"public_url,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes Go duration strings and
@@ -191,6 +202,16 @@ func (p *Policy) Schedule(id string) (Schedule, bool) {
 	return Schedule{}, false
 }
 
+// Webhook returns the webhook with id, if any.
+func (p *Policy) Webhook(id string) (Webhook, bool) {
+	for _, w := range p.Webhooks {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return Webhook{}, false
+}
+
 // ContactByNumber finds the contact whose phone is number (both E.164).
 func (p *Policy) ContactByNumber(number string) (Contact, bool) {
 	for _, c := range p.Contacts {
@@ -199,4 +220,12 @@ func (p *Policy) ContactByNumber(number string) (Contact, bool) {
 		}
 	}
 	return Contact{}, false
+}
+
+// PolicyVersion describes one applied policy, as the store keeps it.
+type PolicyVersion struct {
+	Version   int64     `json:"version"`
+	AppliedAt time.Time `json:"applied_at"`
+	AppliedBy string    `json:"applied_by"`
+	Hash      string    `json:"hash"`
 }

@@ -10,8 +10,12 @@ import (
 // so a caller may acknowledge its sender as soon as it gets nil.
 type Store interface {
 	// Ingest records ev as an alert and applies PagerDuty dedup rules in
-	// one transaction. A new incident's escalation is due at now.
-	Ingest(ctx context.Context, ev Event, groupBy time.Duration, now time.Time) (IngestResult, error)
+	// one transaction. A new incident's first escalation step is first's
+	// result for it (the incident as created, level 0, loop started at
+	// now), committed in the same transaction; with first nil the
+	// incident's escalation is due at now.
+	Ingest(ctx context.Context, ev Event, groupBy time.Duration, now time.Time,
+		first func(EscalationState) StepResult) (IngestResult, error)
 	// Transition moves an incident to Acknowledged or Resolved. Pending
 	// pages of the incident are cancelled. next is the new escalation due
 	// time (the ack timeout) or zero for none.
@@ -36,8 +40,18 @@ type Store interface {
 	// ZoneAlarms lists zones raised by open incidents.
 	ZoneAlarms(ctx context.Context) ([]ZoneAlarm, error)
 	// Paging returns the open incidents that were paged to number and
-	// not yet acknowledged (what a reply without an id acts on).
+	// not yet acknowledged (what a call-back acknowledgement acts on; an
+	// SMS reply without an id acts on LastTold instead).
 	Paging(ctx context.Context, number string) ([]int64, error)
+	// LastTold returns the incidents named in the last page or digest sent
+	// to number by SMS, whatever their status now, oldest first; none if
+	// no page was ever sent there. A reply without an id acts on these
+	// (BareReplyTargets), never on anything the person was not told.
+	LastTold(ctx context.Context, number string) ([]Incident, error)
+	// EnqueueAnswer queues n, an answer to a reply (n.Answer set), unless
+	// max answers of that kind were queued for n.Number since since; the
+	// count and the insert are one transaction. queued reports which.
+	EnqueueAnswer(ctx context.Context, n Notification, max int, since, now time.Time) (queued bool, err error)
 	// AddTimeline appends entries to an incident's timeline.
 	AddTimeline(ctx context.Context, id int64, entries ...TimelineEntry) error
 	// Enqueue adds notifications (e.g. confirmations) to the outbox.
@@ -52,6 +66,10 @@ type IncidentFilter struct {
 	Open    bool // triggered or acknowledged
 	Limit   int
 	Offset  int
+	// Before, if set, keeps incidents with a smaller id: the cursor of
+	// the next page (the last id of this one). Unlike Offset it costs the
+	// same on every page.
+	Before int64
 }
 
 // EscalationState is an incident's position in its escalation policy.

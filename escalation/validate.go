@@ -78,6 +78,7 @@ func (p *Policy) Validate() []ValidationError {
 	schedules := v.ids("schedules", len(p.Schedules), func(i int) string { return p.Schedules[i].ID })
 	services := v.ids("services", len(p.Services), func(i int) string { return p.Services[i].ID })
 	v.ids("heartbeats", len(p.Heartbeats), func(i int) string { return p.Heartbeats[i].ID })
+	webhooks := v.ids("webhooks", len(p.Webhooks), func(i int) string { return p.Webhooks[i].ID })
 
 	if r := p.Settings.DefaultRegion; r != "" && !KnownRegion(r) {
 		v.add("settings.default_region", "unknown region %q (want an ISO 3166 code such as JP, US or DE)", r)
@@ -125,6 +126,20 @@ func (p *Policy) Validate() []ValidationError {
 		case "", "en", "ja":
 		default:
 			v.add(path+".language", "unknown language %q (want ja or en)", c.Language)
+		}
+		if c.Email != "" {
+			if err := checkEmail(c.Email); err != nil {
+				v.add(path+".email", "%v", err)
+			}
+		}
+		if c.NtfyTopic != "" && !validTopic(c.NtfyTopic) {
+			v.add(path+".ntfy_topic", "%q is not an ntfy topic: use 1 to 64 letters, digits, - and _", c.NtfyTopic)
+		}
+	}
+	v.webhooks(p, services)
+	if u := p.Settings.PublicURL; u != "" {
+		if err := checkHTTPURL(u); err != nil {
+			v.add("settings.public_url", "%v", err)
 		}
 	}
 
@@ -231,7 +246,9 @@ func (p *Policy) Validate() []ValidationError {
 				v.add(lp+".notify", "level %d notifies nobody", j+1)
 			}
 			for k, t := range l.Notify {
-				v.target(fmt.Sprintf("%s.notify[%d]", lp, k), t, contacts, schedules)
+				tp := fmt.Sprintf("%s.notify[%d]", lp, k)
+				v.target(tp, t, contacts, schedules, webhooks)
+				v.addresses(tp, t, p)
 			}
 		}
 	}
@@ -272,7 +289,8 @@ func (p *Policy) Validate() []ValidationError {
 const timeLayout = "2006-01-02T15:04:05Z07:00"
 
 type validator struct {
-	errs []ValidationError
+	errs         []ValidationError
+	linkReported bool // the missing settings.public_url was reported
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -325,15 +343,21 @@ func (v *validator) window(path string, r Restriction) {
 	}
 }
 
-func (v *validator) target(path string, t Target, contacts, schedules map[string]bool) {
+func (v *validator) target(path string, t Target, contacts, schedules, webhooks map[string]bool) {
 	n := 0
-	for _, s := range []string{t.Schedule, t.Contact, t.Zone} {
+	for _, s := range []string{t.Schedule, t.Contact, t.Zone, t.Webhook} {
 		if s != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		v.add(path, "a target names exactly one of schedule, contact or zone (this one names %d)", n)
+		v.add(path, "a target names exactly one of schedule, contact, zone or webhook (this one names %d)", n)
+	}
+	if t.Webhook != "" && !webhooks[t.Webhook] {
+		v.add(path+".webhook", "unknown webhook %q (not in webhooks)", t.Webhook)
+	}
+	if t.Webhook != "" && n == 1 && len(t.Via) > 0 {
+		v.add(path+".via", "a webhook is reached by its URL; via is for schedules and contacts")
 	}
 	if t.Schedule != "" && !schedules[t.Schedule] {
 		v.add(path+".schedule", "unknown schedule %q", t.Schedule)
@@ -347,9 +371,9 @@ func (v *validator) target(path string, t Target, contacts, schedules map[string
 	seen := map[Channel]bool{}
 	for i, c := range t.Via {
 		switch c {
-		case SMS, Voice:
+		case SMS, Voice, Email, Push:
 		default:
-			v.add(fmt.Sprintf("%s.via[%d]", path, i), "unknown channel %q (want sms or voice)", c)
+			v.add(fmt.Sprintf("%s.via[%d]", path, i), "unknown channel %q (want sms, voice, email or push)", c)
 		}
 		if seen[c] {
 			v.add(fmt.Sprintf("%s.via[%d]", path, i), "channel %q given twice", c)

@@ -107,11 +107,27 @@ func TestValidate(t *testing.T) {
 		{"no levels", func(p *Policy) { p.EscalationPolicies[0].Levels = nil }, "escalation_policies[0].levels", `"line1" has no levels`},
 		{"negative repeat", func(p *Policy) { p.EscalationPolicies[0].Repeat = -1 }, "escalation_policies[0].repeat", "negative"},
 		{"level without targets", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify = nil }, "escalation_policies[0].levels[1].notify", "level 2 notifies nobody"},
-		{"target with two", func(p *Policy) { p.EscalationPolicies[0].Levels[0].Notify[1].Contact = "boss" }, "escalation_policies[0].levels[0].notify[1]", "exactly one of schedule, contact or zone (this one names 2)"},
+		{"target with two", func(p *Policy) { p.EscalationPolicies[0].Levels[0].Notify[1].Contact = "boss" }, "escalation_policies[0].levels[0].notify[1]", "exactly one of schedule, contact, zone or webhook (this one names 2)"},
 		{"target with none", func(p *Policy) { p.EscalationPolicies[0].Levels[0].Notify[1].Zone = "" }, "escalation_policies[0].levels[0].notify[1]", "(this one names 0)"},
 		{"unknown schedule", func(p *Policy) { p.EscalationPolicies[0].Levels[0].Notify[0].Schedule = "line2" }, "escalation_policies[0].levels[0].notify[0].schedule", `unknown schedule "line2"`},
 		{"unknown contact", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify[1].Contact = "bos" }, "escalation_policies[0].levels[1].notify[1].contact", `unknown contact "bos"`},
-		{"unknown channel", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify[0].Via[0] = "email" }, "escalation_policies[0].levels[1].notify[0].via[0]", `unknown channel "email"`},
+		{"unknown channel", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify[0].Via[0] = "fax" }, "escalation_policies[0].levels[1].notify[0].via[0]", `unknown channel "fax"`},
+		{"e-mail without address", func(p *Policy) {
+			p.EscalationPolicies[0].Levels[1].Notify[0].Via[0] = Email
+			p.Settings.PublicURL = "http://t.lan"
+		}, "escalation_policies[0].levels[1].notify[0].via[0]", "who have no email"},
+		{"e-mail without public_url", func(p *Policy) {
+			for i := range p.Contacts {
+				p.Contacts[i].Email = p.Contacts[i].ID + "@factory.example"
+			}
+			p.EscalationPolicies[0].Levels[1].Notify[0].Via[0] = Email
+		}, "escalation_policies[0].levels[1].notify[0]", "set settings.public_url"},
+		{"malformed e-mail", func(p *Policy) { p.Contacts[0].Email = "tanaka@" }, "contacts[0].email", "not an e-mail address"},
+		{"unknown webhook", func(p *Policy) {
+			p.Settings.PublicURL = "http://t.lan"
+			p.EscalationPolicies[0].Levels[0].Notify[1] = Target{Webhook: "chat"}
+		}, "escalation_policies[0].levels[0].notify[1].webhook", `unknown webhook "chat"`},
+		{"bad public_url", func(p *Policy) { p.Settings.PublicURL = "tocsin.lan" }, "settings.public_url", "not an http"},
 		{"twice the channel", func(p *Policy) { p.EscalationPolicies[0].Levels[1].Notify[0].Via[0] = "sms" }, "escalation_policies[0].levels[1].notify[0].via[1]", `channel "sms" given twice`},
 		{"zone with via", func(p *Policy) { p.EscalationPolicies[0].Levels[0].Notify[1].Via = []Channel{SMS} }, "escalation_policies[0].levels[0].notify[1].via", "sirens and lights"},
 		{"heartbeat unknown service", func(p *Policy) { p.Heartbeats[0].Service = "press-line-9" }, "heartbeats[0].service", `unknown service "press-line-9"`},

@@ -13,15 +13,20 @@
 // What it offers, from the bottom up:
 //
 //   - Command: one AT exchange; failures are *CMEError, *CMSError or the
-//     sentinels (ErrTimeout, ErrError, ErrBusy, ...); Temporary says whether
-//     retrying may help. After a timeout the next exchange resyncs first, so
+//     sentinels (ErrTimeout, ErrError, ErrBusy, ...). Whether a failure is
+//     worth retrying is not decided here but by the caller's delivery
+//     contract (escalation.Verdict). After a timeout the next exchange resyncs first, so
 //     a late answer is never taken for the next one.
 //   - Init, Probe, Profile: bring-up, identity and health; profiles describe
 //     the dialect of each module family (DTMF reports, speech).
 //   - SendSMS, OnSMS, ReadStored: SMS in PDU mode only. Text never reaches
 //     the modem as characters of an AT command line: it is encoded into an
 //     SMS-SUBMIT TPDU and sent as hex, which is what makes a summary such
-//     as "AT+CMGD=1,4" harmless.
+//     as "AT+CMGD=1,4" harmless; and it is cleaned first (CleanText), so no
+//     control character but LF, and no ESC that would become the GSM escape
+//     septet, is ever encoded. Received SMS are read, handed to OnSMS and
+//     deleted on an inbound goroutine of their own, off the dispatcher, so a
+//     slow handler never delays RING, +CLIP or DTMF lines.
 //   - Call, OnIncomingCall, HangUp: voice pages with DTMF keys; busy, no
 //     answer and rejection are outcomes, not errors.
 //   - OnReboot, Resync, Restart, Ladder, Health, Supervisor: a modem that

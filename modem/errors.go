@@ -1,7 +1,6 @@
 package modem
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -23,6 +22,11 @@ var (
 	ErrBusy       = errors.New("modem: BUSY")
 	ErrNoAnswer   = errors.New("modem: NO ANSWER")
 	ErrNoDialtone = errors.New("modem: NO DIALTONE")
+	// ErrNotSubmitted wraps a send that failed before its message reached
+	// the modem (no "> " prompt, the port failed): nothing can have left.
+	// It is a fact, not a verdict: whether to wait, retry or give up is
+	// decided by the caller (escalation/phone.ClassifySMS).
+	ErrNotSubmitted = errors.New("modem: message not submitted")
 )
 
 // CMEError is a "+CME ERROR" final result: a failure of the mobile
@@ -46,42 +50,6 @@ type CMSError struct {
 
 func (e *CMSError) Error() string {
 	return fmt.Sprintf("+CMS ERROR: %d (%s)", e.Code, e.Text)
-}
-
-// Temporary reports whether err is worth retrying later: a timeout, a busy
-// SIM or network, or a network-side SMS failure. Bad input, a missing SIM or
-// a closed modem are not.
-func Temporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrBusy) || errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrNoCarrier) {
-		return true
-	}
-	var cme *CMEError
-	if errors.As(err, &cme) {
-		switch cme.Code {
-		case 14, 30, 31, 100: // SIM busy, no network service, network timeout, unknown
-			return true
-		}
-		return false
-	}
-	var cms *CMSError
-	if errors.As(err, &cms) {
-		switch {
-		case cms.Code == 314, cms.Code == 331, cms.Code == 332, cms.Code == 500:
-			return true // SIM busy, no network service, network timeout, unknown error
-		case cms.Code >= 0 && cms.Code < 128:
-			// TS 24.011 RP causes: temporary network failures.
-			switch cms.Code {
-			case 38, 41, 42, 47, 98, 111:
-				return true
-			}
-		}
-		return false
-	}
-	return false
 }
 
 var cmeTexts = map[int]string{

@@ -108,11 +108,10 @@ func ExampleSupervisor() {
 			Prepare: func(m *modem.Modem) { // on every new Modem
 				m.OnSMS(func(ctx context.Context, msg modem.InboundSMS) error { return nil })
 				m.OnIncomingCall(func(ctx context.Context, number string) { _ = m.HangUp(ctx) })
-				m.OnReboot(func(ctx context.Context, err error) { _ = m.ReadStored(ctx) })
 			},
 			PowerKey: nil, // e.g. device.PowerKey.PulsePowerKey with pulse 0
 		},
-		OnUp: func(ctx context.Context, m *modem.Modem) {
+		OnUp: func(ctx context.Context, m *modem.Modem) { // also after a reboot
 			_ = m.ReadStored(ctx)
 			select {
 			case up <- struct{}{}:
@@ -124,7 +123,7 @@ func ExampleSupervisor() {
 	done := make(chan error)
 	go func() { done <- sup.Run(ctx) }()
 	<-up
-	refs, err := sup.SendSMS(ctx, "+819012345678", "hello") // ErrModemDown (temporary) while recovering
+	refs, err := sup.SendSMS(ctx, "+819012345678", "hello") // ErrModemDown while recovering: wait on sup.Ready()
 	fmt.Println(len(refs), err, (<-sim.Sent()).Text, sup.State().Info.Model)
 	cancel()
 	<-done

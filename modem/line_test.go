@@ -2,7 +2,6 @@ package modem
 
 import (
 	"context"
-	"errors"
 	"net"
 	"reflect"
 	"strings"
@@ -79,31 +78,6 @@ func TestParseFinal(t *testing.T) {
 		kind, err := parseFinal(tt.line)
 		if kind != tt.kind || !reflect.DeepEqual(err, tt.err) {
 			t.Errorf("parseFinal(%q) = %v, %v; want %v, %v", tt.line, kind, err, tt.kind, tt.err)
-		}
-	}
-}
-
-func TestTemporary(t *testing.T) {
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{ErrTimeout, true},
-		{errors.Join(errors.New("x"), ErrTimeout), true},
-		{ErrClosed, false},
-		{ErrError, false},
-		{&CMSError{Code: 500}, true},
-		{&CMSError{Code: 331}, true},
-		{&CMSError{Code: 42}, true},
-		{&CMSError{Code: 330}, false},
-		{&CMSError{Code: 304}, false},
-		{&CMEError{Code: 14}, true},
-		{&CMEError{Code: 10}, false},
-	}
-	for _, tt := range tests {
-		if got := Temporary(tt.err); got != tt.want {
-			t.Errorf("Temporary(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -67,15 +67,27 @@ type Modem struct {
 
 	enc *sms.Encoder // long-lived so TP-MR and concatenation references advance
 
-	smsMu  sync.Mutex // guards the handlers below, delivering, pin, inited, lastReinit
+	// inbound holds the storage indexes announced by +CMTI and not yet
+	// read; guarded by smsMu. The dispatcher only appends to it: reading,
+	// handing to onSMS and deleting run on the inbound goroutine, so a slow
+	// handler (a database commit) never holds back RING, +CLIP or DTMF.
+	inbound     []int
+	inboundWake chan struct{} // signals the inbound goroutine that inbound grew
+	inboundDone chan struct{} // closed when the inbound goroutine returns
+	// inboundLock (a channel, so waiting on it is durably blocked) is held
+	// while stored messages are read, handed to onSMS and deleted, by the
+	// inbound goroutine or by ReadStored: storage has one reader at a time,
+	// so a slot is deleted only after the message read from it was handed
+	// over, never after a newer message took the slot.
+	inboundLock chan struct{}
+
+	smsMu  sync.Mutex // guards the handlers below, inbound, pin, inited, lastReinit
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
 	// onReport takes delivery reports (report.go).
 	onReport func(ctx context.Context, r StatusReport)
 	// mem is the storage Init selected ("ME" or "SM").
 	mem string
-	// delivering holds the storage indexes being handed to onSMS.
-	delivering map[int]bool
 	// Set by a successful Init, for re-init after a reboot.
 	onReboot   func(ctx context.Context, err error)
 	pin        string
@@ -102,7 +114,8 @@ type exchange struct {
 }
 
 // New starts a Modem on rw. It starts the reader goroutine (stopped by Close,
-// or when a Read fails) and the URC dispatcher goroutine (stopped by Close).
+// or when a Read fails), the URC dispatcher goroutine and the inbound-SMS
+// goroutine (both stopped by Close).
 func New(rw io.ReadWriter, opts Options) *Modem {
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = 10 * time.Second
@@ -116,20 +129,23 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Modem{
-		rw:         rw,
-		opts:       opts,
-		log:        log,
-		sem:        make(chan struct{}, 1),
-		urcs:       map[string]func(string){},
-		wake:       make(chan struct{}, 1),
-		closed:     make(chan struct{}),
-		readDone:   make(chan struct{}),
-		dispDone:   make(chan struct{}),
-		ctx:        ctx,
-		cancel:     cancel,
-		enc:        sms.NewEncoder(sms.AsSubmit),
-		callSem:    make(chan struct{}, 1),
-		delivering: map[int]bool{},
+		rw:       rw,
+		opts:     opts,
+		log:      log,
+		sem:      make(chan struct{}, 1),
+		urcs:     map[string]func(string){},
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+		readDone: make(chan struct{}),
+		dispDone: make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		enc:      sms.NewEncoder(sms.AsSubmit),
+		callSem:  make(chan struct{}, 1),
+
+		inboundWake: make(chan struct{}, 1),
+		inboundDone: make(chan struct{}),
+		inboundLock: make(chan struct{}, 1),
 	}
 	m.profile = Profiles["generic"]
 	if p, err := ProfileFor(opts.Profile); err == nil {
@@ -151,13 +167,15 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	go m.readLoop()
 	go m.dispatchLoop()
+	go m.inboundLoop()
 	return m
 }
 
 // Close stops the Modem. Pending and later calls fail with ErrClosed. If the
 // stream is an io.Closer it is closed, which ends the reader; otherwise the
 // reader ends at the stream's next read error. Close waits for the URC
-// dispatcher (so a handler running now finishes first).
+// dispatcher and the inbound-SMS goroutine (so a handler running now
+// finishes first; its ctx is cancelled).
 func (m *Modem) Close() error {
 	var err error
 	m.closeOnce.Do(func() {
@@ -168,6 +186,7 @@ func (m *Modem) Close() error {
 			<-m.readDone
 		}
 		<-m.dispDone
+		<-m.inboundDone
 	})
 	return err
 }

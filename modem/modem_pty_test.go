@@ -201,8 +201,10 @@ func TestSendSMSCannotInjectCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitSent(t, r.sim)
-	if got.Text != evil {
-		t.Errorf("text changed on the way: got %q want %q", got.Text, evil)
+	// Control characters are cleaned out (CleanText); the rest is carried
+	// verbatim as data.
+	if want := modem.CleanText(evil); got.Text != want || !strings.Contains(got.Text, "AT+CMGD=1,4") {
+		t.Errorf("text changed on the way: got %q want %q", got.Text, want)
 	}
 	cmds := r.sim.Commands()[before:]
 	for _, c := range cmds {
@@ -239,27 +241,27 @@ func TestSendSMSBadInput(t *testing.T) {
 
 func TestSendSMSErrors(t *testing.T) {
 	r := newRig(t, modemsim.Options{})
-	// +CMS ERROR: 500 is retried once.
+	// +CMS ERROR: 500 is returned as it is: the modem never retries on
+	// its own (the caller's delivery contract decides).
 	r.sim.FailNextSend(500)
-	refs, err := r.m.SendSMS(t.Context(), "+819012345678", "retry me")
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("after one CMS 500: refs %v err %v, want one ref", refs, err)
+	refs, err := r.m.SendSMS(t.Context(), "+819012345678", "not retried here")
+	var cms *modem.CMSError
+	if !errors.As(err, &cms) || cms.Code != 500 || len(refs) != 0 || errors.Is(err, modem.ErrNotSubmitted) {
+		t.Fatalf("after one CMS 500: refs %v err %v, want *CMSError 500, submitted", refs, err)
 	}
-	waitSent(t, r.sim)
+	if n := len(r.sim.History()); n != 0 {
+		t.Fatalf("%d SMS sent after a CMS 500, want none", n)
+	}
 	// Other CMS errors are returned typed.
 	r.sim.FailNextSend(331)
 	_, err = r.m.SendSMS(t.Context(), "+819012345678", "no network")
-	var cms *modem.CMSError
 	if !errors.As(err, &cms) || cms.Code != 331 {
 		t.Fatalf("got %v, want *CMSError 331", err)
 	}
-	if !modem.Temporary(err) {
-		t.Errorf("CMS 331 (no network service) should be temporary")
-	}
 	r.sim.FailNextSend(330)
 	_, err = r.m.SendSMS(t.Context(), "+819012345678", "no smsc")
-	if !errors.As(err, &cms) || cms.Code != 330 || modem.Temporary(err) {
-		t.Errorf("got %v, want permanent *CMSError 330", err)
+	if !errors.As(err, &cms) || cms.Code != 330 {
+		t.Errorf("got %v, want *CMSError 330", err)
 	}
 	// The modem is still in step afterwards.
 	if _, err := r.m.Command(t.Context(), "AT"); err != nil {
@@ -317,6 +319,12 @@ func TestReceiveSMS(t *testing.T) {
 	r := newRig(t, modemsim.Options{})
 	in := newInbox()
 	r.m.OnSMS(in.handle)
+	deleted := make(chan struct{}, 10)
+	r.sim.OnCommand(func(line string, _ time.Time) {
+		if strings.HasPrefix(line, "AT+CMGD=") {
+			deleted <- struct{}{}
+		}
+	})
 	if err := r.sim.InjectSMS("+819012345678", "4 42"); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +335,14 @@ func TestReceiveSMS(t *testing.T) {
 	if time.Since(got.SentAt) > time.Minute || got.PDU == "" {
 		t.Errorf("SentAt %v PDU %q", got.SentAt, got.PDU)
 	}
-	r.barrier(t)
+	select {
+	case <-deleted:
+	case <-t.Context().Done():
+		t.Fatal("handled SMS never deleted")
+	}
+	if _, err := r.m.Command(t.Context(), "AT"); err != nil { // runs after AT+CMGD finished
+		t.Fatal(err)
+	}
 	if s := r.sim.Stored(); len(s) != 0 {
 		t.Errorf("handled SMS not deleted: storage %v", s)
 	}

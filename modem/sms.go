@@ -42,7 +42,11 @@ type Concat struct {
 // OnSMS sets the handler for received SMS. On "+CMTI" the modem reads the
 // message (AT+CMGR), calls h, and deletes it (AT+CMGD) only if h returns
 // nil; a message h fails on stays in storage for ReadStored to offer again.
-// h runs on the URC dispatcher goroutine and may call the Modem.
+// h runs on the Modem's inbound-SMS goroutine, one message at a time, and
+// may call the Modem; it does not run on the URC dispatcher, so RING,
+// +CLIP and DTMF lines keep flowing while h stores a message. h should
+// only store the message and return: acting on it belongs to its owner.
+// It must not call ReadStored, which waits for it.
 func (m *Modem) OnSMS(h func(ctx context.Context, msg InboundSMS) error) {
 	m.smsMu.Lock()
 	m.onSMS = h
@@ -72,16 +76,61 @@ func ParseCMTI(line string) (mem string, index int, err error) {
 	return p[0], index, nil
 }
 
+// handleCMTI runs on the dispatcher: it only queues the index for the
+// inbound goroutine, so the dispatcher never waits for the port or for the
+// handler.
 func (m *Modem) handleCMTI(line string) {
-	h := m.smsHandler()
-	if h == nil {
-		return // stays in storage; ReadStored picks it up
-	}
 	_, idx, err := ParseCMTI(line)
 	if err != nil {
 		m.log.Warn("bad +CMTI", "line", line, "err", err)
 		return
 	}
+	m.smsMu.Lock()
+	m.inbound = append(m.inbound, idx)
+	m.smsMu.Unlock()
+	select {
+	case m.inboundWake <- struct{}{}:
+	default:
+	}
+}
+
+// inboundLoop reads, hands over and deletes the messages +CMTI announced,
+// in the order they were announced, until Close.
+func (m *Modem) inboundLoop() {
+	defer close(m.inboundDone)
+	for {
+		m.smsMu.Lock()
+		for len(m.inbound) == 0 {
+			m.smsMu.Unlock()
+			select {
+			case <-m.inboundWake:
+			case <-m.closed:
+				return
+			}
+			m.smsMu.Lock()
+		}
+		idx := m.inbound[0]
+		m.inbound = m.inbound[1:]
+		m.smsMu.Unlock()
+		select {
+		case <-m.closed:
+			return
+		default:
+		}
+		m.readInbound(idx)
+	}
+}
+
+// readInbound reads the message at storage index idx and delivers it.
+func (m *Modem) readInbound(idx int) {
+	h := m.smsHandler()
+	if h == nil {
+		return // stays in storage; ReadStored picks it up
+	}
+	if err := m.lockInbound(m.ctx); err != nil {
+		return
+	}
+	defer m.unlockInbound()
 	ctx, cancel := context.WithTimeout(m.ctx, 2*m.opts.CommandTimeout)
 	defer cancel()
 	info, err := m.Command(ctx, "AT+CMGR="+strconv.Itoa(idx))
@@ -101,22 +150,25 @@ func (m *Modem) handleCMTI(line string) {
 	}
 }
 
-// deliver calls h and deletes the message if h accepted it. A message
-// already being delivered (ReadStored and a +CMTI for the same index at
-// once) is skipped, so h sees it once.
-func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
-	m.smsMu.Lock()
-	if m.delivering[msg.Index] {
-		m.smsMu.Unlock()
+// lockInbound takes inboundLock: one reader of the storage at a time.
+func (m *Modem) lockInbound(ctx context.Context) error {
+	select {
+	case m.inboundLock <- struct{}{}:
 		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.closed:
+		return ErrClosed
 	}
-	m.delivering[msg.Index] = true
-	m.smsMu.Unlock()
-	defer func() {
-		m.smsMu.Lock()
-		delete(m.delivering, msg.Index)
-		m.smsMu.Unlock()
-	}()
+}
+
+func (m *Modem) unlockInbound() { <-m.inboundLock }
+
+// deliver calls h and deletes the message if h accepted it; the caller
+// holds inboundLock, so the slot still holds msg. A message announced
+// twice (a +CMTI for a message ReadStored already handed over) finds its
+// slot empty the second time, so h sees it once.
+func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
 	if r, ok := m.storedReport(msg); ok {
 		// A delivery report kept in storage (ds=2, or while nobody read
 		// it): hand it to the report handler, not to the SMS handler.
@@ -135,12 +187,17 @@ func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS)
 // ReadStored lists every message in storage (AT+CMGL=4) and feeds each
 // through the OnSMS handler and delete path. Call it after Init so replies
 // that arrived while the daemon was down are not lost. Errors of single
-// messages are joined; the others are still processed.
+// messages are joined; the others are still processed. It excludes the
+// inbound goroutine meanwhile, so its listing cannot go stale under it.
 func (m *Modem) ReadStored(ctx context.Context) error {
 	h := m.smsHandler()
 	if h == nil {
 		return errors.New("modem: ReadStored needs an OnSMS handler")
 	}
+	if err := m.lockInbound(ctx); err != nil {
+		return err
+	}
+	defer m.unlockInbound()
 	info, err := m.Command(ctx, "AT+CMGL=4")
 	if err != nil {
 		return err
@@ -303,25 +360,26 @@ func decodeTPDU(b []byte, dir sms.UnmarshalOption) (d decoded, err error) {
 // SendSMS sends text to number as one SMS, or as a concatenated SMS when it
 // is long, and returns the message reference the network gave each part.
 // GSM 7-bit is used when the text fits the default alphabet, UCS-2 otherwise.
-// A "+CMS ERROR: 500" (unknown error) is retried once: the part may have
-// gone out, but a duplicate is better than a lost page.
+// It never retries: whether a failure is worth another attempt is the
+// caller's decision (escalation/phone decides it in one place). When the
+// first part failed before its PDU reached the modem (the port is gone, no
+// "> " prompt came), the error wraps ErrNotSubmitted: nothing can have left.
 func (m *Modem) SendSMS(ctx context.Context, number, text string) ([]int, error) {
 	pdus, err := m.EncodeSubmit(number, text)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.lock(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("modem: SMS to %s: %w: %w", number, ErrNotSubmitted, err)
 	}
 	defer m.unlock()
 	refs := make([]int, 0, len(pdus))
 	for i, p := range pdus {
-		mr, err := m.sendPDU(ctx, p)
-		var cms *CMSError
-		if errors.As(err, &cms) && cms.Code == 500 {
-			mr, err = m.sendPDU(ctx, p)
-		}
+		mr, submitted, err := m.sendPDU(ctx, p)
 		if err != nil {
+			if i == 0 && !submitted {
+				err = fmt.Errorf("%w: %w", ErrNotSubmitted, err)
+			}
 			return refs, fmt.Errorf("modem: SMS to %s part %d/%d: %w", number, i+1, len(pdus), err)
 		}
 		refs = append(refs, mr)
@@ -331,16 +389,19 @@ func (m *Modem) SendSMS(ctx context.Context, number, text string) ([]int, error)
 
 // EncodeSubmit encodes text for number into SMS-SUBMIT TPDUs with the
 // Modem's long-lived encoder (so references advance), without sending them.
+// The text is cleaned first (CleanText): no control character other than LF
+// reaches the encoder.
 func (m *Modem) EncodeSubmit(number, text string) ([][]byte, error) {
 	addr, err := destination(number)
 	if err != nil {
 		return nil, err
 	}
-	if text == "" {
-		return nil, errors.New("modem: SMS text is empty")
-	}
 	if !utf8.ValidString(text) {
 		return nil, errors.New("modem: SMS text is not valid UTF-8")
+	}
+	text = CleanText(text) // the one place control characters are taken out
+	if text == "" {
+		return nil, errors.New("modem: SMS text is empty")
 	}
 	opts := []sms.EncoderOption{sms.WithTemplateOption(tpdu.WithDA(addr))}
 	if m.ReportMode() != ReportsNone {
@@ -387,42 +448,44 @@ func destination(number string) (tpdu.Address, error) {
 	return a, nil
 }
 
-// sendPDU runs one AT+CMGS exchange; the caller holds sem.
-func (m *Modem) sendPDU(ctx context.Context, tp []byte) (int, error) {
+// sendPDU runs one AT+CMGS exchange; the caller holds sem. submitted
+// reports whether the PDU was written to the modem (after that the message
+// may have left, whatever the error).
+func (m *Modem) sendPDU(ctx context.Context, tp []byte) (mr int, submitted bool, err error) {
 	cmd := "AT+CMGS=" + strconv.Itoa(len(tp))
 	// "00": no SMSC address in the PDU, the modem uses the SIM's.
 	pduHex := "00" + strings.ToUpper(hex.EncodeToString(tp))
 	if m.dirty.Load() {
 		if err := m.resync(ctx); err != nil {
-			return 0, fmt.Errorf("%s: %w", cmd, err)
+			return 0, false, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
 	x := m.begin(cmd, cmd)
 	defer m.end(x)
 	if err := m.write(cmd + "\r"); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := m.waitPrompt(ctx, x, m.opts.CommandTimeout); err != nil {
 		_ = m.write("\x1b") // leave the prompt, should it come late
-		return 0, err
+		return 0, false, err
 	}
 	m.mu.Lock()
 	x.echo = pduHex // with echo on the modem repeats the PDU
 	m.mu.Unlock()
 	if err := m.write(pduHex + "\x1a"); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	info, err := m.wait(ctx, x, m.opts.SMSTimeout)
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	p, ok := infoParams(info, "+CMGS:")
 	if !ok || len(p) == 0 {
-		return 0, fmt.Errorf("%s: no +CMGS reference in %q", cmd, info)
+		return 0, true, fmt.Errorf("%s: no +CMGS reference in %q", cmd, info)
 	}
-	mr, err := strconv.Atoi(p[0])
+	mr, err = strconv.Atoi(p[0])
 	if err != nil {
-		return 0, fmt.Errorf("%s: bad +CMGS reference %q", cmd, p[0])
+		return 0, true, fmt.Errorf("%s: bad +CMGS reference %q", cmd, p[0])
 	}
-	return mr, nil
+	return mr, true, nil
 }

@@ -3,6 +3,8 @@ package modem
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -10,10 +12,15 @@ import (
 // SupervisorConfig configures a Supervisor.
 type SupervisorConfig struct {
 	// Ladder opens and recovers the modem; its Prepare hook registers
-	// OnSMS, OnIncomingCall and OnReboot on every new Modem.
+	// OnSMS and OnIncomingCall on every new Modem. The Supervisor itself
+	// handles OnReboot: a module that rebooted and initialised again is
+	// treated like a reconnection (OnUp runs again), one that failed to
+	// initialise is probed and recovered.
 	Ladder Ladder
-	// OnUp runs on the Run goroutine after every (re)connection, before
-	// health probing starts: the place for ReadStored.
+	// OnUp runs on the Run goroutine after every (re)connection and after
+	// every spontaneous reboot, before health probing resumes: the place
+	// for ReadStored. The modem is already usable (Ready) while it runs,
+	// so pages queued during the start leave at once.
 	OnUp func(ctx context.Context, m *Modem)
 	// OnState is called on the Run goroutine whenever the State changed.
 	OnState func(State)
@@ -28,7 +35,9 @@ type SupervisorConfig struct {
 	MaxBackoff time.Duration
 }
 
-// State is the modem as the rest of the daemon sees it.
+// State is the modem as the rest of the daemon sees it: the one source for
+// the status document, the status light, MQTT status and the health
+// incident.
 type State struct {
 	Up     bool      // a Modem is open and initialised
 	Info   Info      // the latest successful Probe
@@ -43,16 +52,25 @@ type State struct {
 // Supervisor keeps a modem working: it opens it through the Ladder, probes
 // its health every ProbeEvery and after every failure, and climbs the
 // recovery ladder when the port fails or the modem stops answering. While
-// it recovers, SendSMS and Call fail with ErrModemDown (a temporary error),
-// so the caller's outbox keeps the message. Run owns the only goroutine.
+// it recovers, SendSMS and Call fail with ErrModemDown at once, so the
+// caller's outbox keeps the message; Ready and Changed let the caller wait
+// for the modem instead of polling it. Run owns the only goroutine.
 type Supervisor struct {
-	cfg    SupervisorConfig
-	health Health
-	kick   chan struct{} // a send or call failed: probe now
+	cfg     SupervisorConfig
+	health  Health            // owned by the Run goroutine (observe)
+	kick    chan struct{}     // a send or call failed: probe now
+	reboots chan rebootReport // from the modem's dispatcher to Run
 
-	mu    sync.Mutex // guards cur and state
-	cur   *Modem
-	state State
+	mu      sync.Mutex // guards cur, state, ready and changed
+	cur     *Modem
+	state   State
+	ready   chan struct{} // closed while Up; replaced when the modem goes
+	changed chan struct{} // closed and replaced at every State change
+}
+
+type rebootReport struct {
+	m   *Modem
+	err error
 }
 
 // NewSupervisor returns a Supervisor; call Run to start it.
@@ -63,7 +81,26 @@ func NewSupervisor(cfg SupervisorConfig) *Supervisor {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = time.Minute
 	}
-	return &Supervisor{cfg: cfg, health: Health{Grace: cfg.Grace}, kick: make(chan struct{}, 1)}
+	return &Supervisor{cfg: cfg, health: Health{Grace: cfg.Grace}, kick: make(chan struct{}, 1),
+		reboots: make(chan rebootReport, 1), ready: make(chan struct{}), changed: make(chan struct{})}
+}
+
+// Ready returns a channel that is closed while the modem is up: already
+// closed when it is, else closed the moment it comes up. A delivery worker
+// waits on it instead of polling, so a page queued during an outage or the
+// start leaves as soon as the modem is initialised.
+func (s *Supervisor) Ready() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready
+}
+
+// Changed returns a channel closed at the next change of State (then call
+// State and Changed again).
+func (s *Supervisor) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 // Modem returns the current Modem, or nil while there is none.
@@ -80,9 +117,9 @@ func (s *Supervisor) State() State {
 	return s.state
 }
 
-// SendSMS sends through the current Modem. A failure that suggests the
-// modem is in trouble (timeout, closed port) schedules a health probe and,
-// if that fails too, recovery.
+// SendSMS sends through the current Modem. Any failure schedules a health
+// probe and, if that fails too, recovery. What the failure means for the
+// message is the caller's decision (the Supervisor only keeps the modem).
 func (s *Supervisor) SendSMS(ctx context.Context, number, text string) ([]int, error) {
 	m := s.Modem()
 	if m == nil {
@@ -107,21 +144,42 @@ func (s *Supervisor) Call(ctx context.Context, number string, opts CallOptions) 
 func (s *Supervisor) downErr() error {
 	st := s.State()
 	if st.Reason != "" {
-		return errors.Join(ErrModemDown, ErrTimeout, errors.New(st.Reason))
+		return fmt.Errorf("%w: %s", ErrModemDown, st.Reason)
 	}
-	return errors.Join(ErrModemDown, ErrTimeout)
+	return fmt.Errorf("%w: not up yet", ErrModemDown)
 }
 
+// failed schedules a probe after a failed send or call: a cheap check
+// that tells a network refusal from a modem in trouble.
 func (s *Supervisor) failed(err error) {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return
 	}
-	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrClosed) || Temporary(err) {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
+}
+
+// prepare wraps the Ladder's Prepare so that the Supervisor hears of every
+// spontaneous reboot of every Modem it opens.
+func (s *Supervisor) prepare(m *Modem) {
+	if s.cfg.Ladder.Prepare != nil {
+		s.cfg.Ladder.Prepare(m)
+	}
+	m.OnReboot(func(ctx context.Context, err error) {
+		select {
+		case s.reboots <- rebootReport{m, err}:
+		default: // one report pending is enough
+		}
+	})
+}
+
+func (s *Supervisor) logger() *slog.Logger {
+	if l := s.cfg.Ladder.Options.Logger; l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Run keeps the modem up until ctx ends, then closes it. It returns nil
@@ -129,17 +187,16 @@ func (s *Supervisor) failed(err error) {
 func (s *Supervisor) Run(ctx context.Context) error {
 	backoff := time.Second
 	var m *Modem
+	ladder := s.cfg.Ladder
+	ladder.Prepare = s.prepare
 	defer func() {
-		s.mu.Lock()
-		s.cur = nil
-		s.state.Up = false
-		s.mu.Unlock()
+		s.setCur(nil)
 		if m != nil {
 			m.Close()
 		}
 	}()
 	for {
-		nm, rung, err := s.cfg.Ladder.Recover(ctx, m)
+		nm, rung, err := ladder.Recover(ctx, m)
 		m = nm
 		if ctx.Err() != nil {
 			return nil
@@ -152,8 +209,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			continue
 		}
 		// Probe once before declaring the modem up, so State is complete
-		// when OnUp and OnState see it.
-		if err := s.probe(ctx, m, func(st *State) { st.Up, st.Rung, st.LastUp = true, rung, time.Now() }); err != nil {
+		// when OnUp and OnState see it. Up itself is set with cur
+		// (setCur), so Ready never closes before a send can use the modem.
+		if err := s.probe(ctx, m, func(st *State) { st.Rung, st.LastUp = rung, time.Now() }); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -164,20 +222,24 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			continue // not answering after all: next round of the ladder
 		}
 		backoff = time.Second
-		s.mu.Lock()
-		s.cur = m
-		s.mu.Unlock()
+		s.setCur(m)
 		if s.cfg.OnUp != nil {
 			s.cfg.OnUp(ctx, m)
 		}
 		s.serve(ctx, m)
-		s.mu.Lock()
-		s.cur = nil
-		s.mu.Unlock()
+		s.setCur(nil)
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
+}
+
+// setCur makes m the Modem sends go through (nil: none) and publishes Up.
+func (s *Supervisor) setCur(m *Modem) {
+	s.mu.Lock()
+	s.cur = m
+	s.mu.Unlock()
+	s.observe(Info{}, nil, func(st *State) { st.Up = m != nil })
 }
 
 // wait sleeps for *backoff (doubling it up to MaxBackoff); false when ctx
@@ -222,6 +284,19 @@ func (s *Supervisor) serve(ctx context.Context, m *Modem) {
 		case <-m.Done():
 			s.observe(Info{}, m.readErr(), func(st *State) { st.Up = false })
 			return
+		case r := <-s.reboots:
+			if r.m != m {
+				continue // a report from a Modem already replaced
+			}
+			if r.err != nil {
+				s.logger().Error("modem rebooted by itself; re-init failed", "err", r.err)
+				break // probe, and recover if it fails
+			}
+			s.logger().Warn("modem rebooted by itself; initialised again")
+			if s.cfg.OnUp != nil {
+				s.cfg.OnUp(ctx, m) // replies that arrived during the boot
+			}
+			continue
 		case <-s.kick:
 		case <-t.C:
 		}
@@ -248,8 +323,22 @@ func (s *Supervisor) observe(info Info, err error, edit func(*State)) {
 		edit(&st)
 	}
 	s.state = st
+	if st != old {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	switch {
+	case st.Up && !old.Up:
+		close(s.ready)
+	case !st.Up && old.Up:
+		s.ready = make(chan struct{})
+	}
 	s.mu.Unlock()
 	if s.cfg.OnState != nil && st != old {
 		s.cfg.OnState(st)
 	}
 }
+
+// Up reports whether the modem is up (State().Up): what the status light
+// shows.
+func (s *Supervisor) Up() bool { return s.State().Up }

@@ -108,13 +108,17 @@ func TestSupervisorHungModem(t *testing.T) {
 		<-r.ups
 		r.sim.SetSilent(true)
 		_, err := r.sup.SendSMS(t.Context(), callee, "page 1")
-		if !modem.Temporary(err) {
-			t.Fatalf("send to a hung modem: %v", err)
+		if !errors.Is(err, modem.ErrTimeout) || !errors.Is(err, modem.ErrNotSubmitted) {
+			t.Fatalf("send to a hung modem: %v, want a timeout before the PDU left", err)
+		}
+		for ch := r.sup.Changed(); r.sup.State().Up; ch = r.sup.Changed() {
+			<-ch // the failed send made it probe: soon no longer up
 		}
 		_, err = r.sup.SendSMS(t.Context(), callee, "page 1")
-		if !modem.Temporary(err) {
-			t.Fatalf("send while recovering: %v", err)
+		if !errors.Is(err, modem.ErrModemDown) {
+			t.Fatalf("send while recovering: %v, want ErrModemDown", err)
 		}
+		<-r.sup.Ready() // woken when it is back, not by polling
 		<-r.ups
 		s := r.until(t, "up after power cycle", up)
 		if s.Rung != modem.RungPowerKey {
@@ -171,7 +175,7 @@ func TestSupervisorNoModemAtStart(t *testing.T) {
 		}
 		r.port.mu.Unlock()
 		s := r.until(t, "down", func(s modem.State) bool { return !s.Up && s.Down })
-		if _, err := r.sup.SendSMS(t.Context(), callee, "x"); !errors.Is(err, modem.ErrModemDown) || !modem.Temporary(err) {
+		if _, err := r.sup.SendSMS(t.Context(), callee, "x"); !errors.Is(err, modem.ErrModemDown) {
 			t.Errorf("send with no modem: %v", err)
 		}
 		t.Logf("down: %s", s.Reason)

@@ -52,8 +52,8 @@ func TestTimeouts(t *testing.T) {
 		sim.SetSilent(true)
 		start = time.Now()
 		_, err := m.Command(t.Context(), "AT+CSQ")
-		if !errors.Is(err, modem.ErrTimeout) || !modem.Temporary(err) {
-			t.Errorf("silent modem: got %v, want a temporary ErrTimeout", err)
+		if !errors.Is(err, modem.ErrTimeout) {
+			t.Errorf("silent modem: got %v, want ErrTimeout", err)
 		}
 		if d := time.Since(start); d != 10*time.Second {
 			t.Errorf("timed out after %v, want CommandTimeout 10s", d)
@@ -188,6 +188,52 @@ func TestNoDoubleDelivery(t *testing.T) {
 		}
 		if s := sim.Stored(); len(s) != 0 {
 			t.Errorf("storage %v", s)
+		}
+	})
+}
+
+// A received SMS is read, handed over and deleted off the URC dispatcher:
+// while the SMS handler is blocked (a database commit, say), a RING with
+// +CLIP is still delivered to the incoming-call handler at once.
+func TestRingWhileSMSHandlerBlocked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim, m := bubbleRig(t, modemsim.Options{}, modem.Options{})
+		entered, release := make(chan struct{}), make(chan struct{})
+		m.OnSMS(func(ctx context.Context, msg modem.InboundSMS) error {
+			close(entered)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		rang := make(chan string, 1)
+		m.OnIncomingCall(func(ctx context.Context, number string) {
+			select {
+			case rang <- number:
+			default:
+			}
+		})
+		if err := sim.InjectSMS("+819012345678", "4"); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		if err := sim.InjectCall(callee); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case n := <-rang:
+			if n != callee {
+				t.Errorf("caller %q, want %q", n, callee)
+			}
+		default:
+			t.Fatal("the RING was held back behind the SMS handler")
+		}
+		close(release)
+		synctest.Wait()
+		if s := sim.Stored(); len(s) != 0 {
+			t.Errorf("storage %v after the handler returned, want the SMS deleted", s)
 		}
 	})
 }

@@ -124,7 +124,7 @@ var knownBad = map[string]string{
 	"E5": "7-bit UD of 6 septets needs 6 octets, the PDU carries 5",
 }
 
-func testModem(t *testing.T) *Modem {
+func testModem(t testing.TB) *Modem {
 	a, b := net.Pipe()
 	t.Cleanup(func() { b.Close() })
 	m := New(a, Options{})

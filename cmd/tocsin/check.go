@@ -1,10 +1,15 @@
 package main
 
 import (
+	"cmp"
+	"regexp"
+	"slices"
+
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/escalation"
+	"gopkg.in/yaml.v3"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,21 +22,26 @@ import (
 // (file:line: message); main only sets the exit status.
 var errReported = errors.New("invalid")
 
-// cmdCheck validates a daemon config and the policy file it names.
+// cmdCheck validates a daemon config and the policy file it names, then
+// cross-checks them (crossCheck). Errors and warnings are printed as
+// "file:line: [warning: ]message", sorted by file and line; only errors
+// fail the check.
 func cmdCheck(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	file := fs.String("c", "", "config file (required)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlags("check")
+	file := fs.String("c", "", "config file (or give it as the argument)")
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
-	if *file == "" {
-		if fs.NArg() == 1 {
-			*file = fs.Arg(0)
-		} else {
-			return errors.New("usage: tocsin check -c FILE")
-		}
+	if *file == "" && fs.NArg() == 1 {
+		*file = fs.Arg(0)
+	} else if *file == "" || fs.NArg() > 0 {
+		return usagef("check", "want one config file: tocsin check -c FILE")
 	}
-	cfg, err := loadConfig(*file)
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	cfg, root, err := parseConfigDoc(*file, data)
 	if err != nil {
 		var ce configErrors
 		if errors.As(err, &ce) {
@@ -40,22 +50,81 @@ func cmdCheck(args []string, out io.Writer) error {
 		}
 		return err
 	}
-	if _, err := cfg.tokens(); err != nil {
-		fmt.Fprintf(out, "%s: %v\n", *file, err)
+	cfgAt := located{File: *file, Line: configLocator(root)}
+	var (
+		pol    *escalation.Policy
+		polAt  located
+		found  []finding
+		polSum string
+	)
+	if cfg.PolicyFile != "" {
+		pdata, err := os.ReadFile(cfg.PolicyFile)
+		if err != nil {
+			found = append(found, cfgAt.at("policy_file", false, "policy_file: %v", err))
+		} else if pol, err = policyfile.Load(cfg.PolicyFile, pdata); err != nil {
+			fmt.Fprintln(out, err.Error())
+			return errReported
+		} else {
+			polAt = located{File: cfg.PolicyFile, Line: policyfile.Locate(pdata)}
+			for _, w := range policyfile.Warnings(cfg.PolicyFile, pdata, pol) {
+				found = append(found, finding{File: w.File, Line: w.Line, Msg: w.Msg, Warn: true})
+			}
+			polSum = fmt.Sprintf("%s: ok (%d contacts, %d services, %d schedules, %d escalation policies)",
+				cfg.PolicyFile, len(pol.Contacts), len(pol.Services), len(pol.Schedules), len(pol.EscalationPolicies))
+		}
+	} else {
+		found = append(found, cfgAt.at("", true, "no policy_file: the policy comes only from `tocsin policy apply`, and the cross-checks against it are skipped"))
+	}
+	found = append(found, crossCheck(cfg, cfgAt, pol, polAt)...)
+	return report(out, found, *file+": ok", polSum)
+}
+
+// report prints findings sorted by file and line, then the ok lines when
+// there are no errors; errors make it return errReported.
+func report(out io.Writer, found []finding, oks ...string) error {
+	slices.SortStableFunc(found, func(a, b finding) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	errs, warns := 0, 0
+	for _, f := range found {
+		fmt.Fprintln(out, f)
+		if f.Warn {
+			warns++
+		} else {
+			errs++
+		}
+	}
+	if errs > 0 {
+		fmt.Fprintf(out, "%d error(s), %d warning(s)\n", errs, warns)
 		return errReported
 	}
-	if cfg.PolicyFile != "" {
-		if err := checkPolicyFile(cfg.PolicyFile, out); err != nil {
-			return err
+	for _, ok := range oks {
+		if ok != "" {
+			fmt.Fprintln(out, ok)
 		}
-		return nil
 	}
-	fmt.Fprintf(out, "%s: ok\n", *file)
+	if warns > 0 {
+		fmt.Fprintf(out, "%d warning(s)\n", warns)
+	}
 	return nil
 }
 
+// configLocator finds the line of a key path such as
+// "mqtt.subscriptions[0].service" in a config document.
+func configLocator(root *yaml.Node) func(path string) int {
+	return func(path string) int {
+		var parts []string
+		for _, m := range pathParts.FindAllStringSubmatch(path, -1) {
+			parts = append(parts, m[1]+m[2])
+		}
+		return nodeLine(root, parts...)
+	}
+}
+
+var pathParts = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
+
 // checkPolicyFile validates a policy file, printing file:line: message
-// errors.
+// errors and warnings.
 func checkPolicyFile(file string, out io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -66,20 +135,23 @@ func checkPolicyFile(file string, out io.Writer) error {
 		fmt.Fprintln(out, err.Error())
 		return errReported
 	}
-	fmt.Fprintf(out, "%s: ok (%d contacts, %d services, %d schedules, %d escalation policies)\n",
-		file, len(p.Contacts), len(p.Services), len(p.Schedules), len(p.EscalationPolicies))
-	return nil
+	var found []finding
+	for _, w := range policyfile.Warnings(file, data, p) {
+		found = append(found, finding{File: w.File, Line: w.Line, Msg: w.Msg, Warn: true})
+	}
+	return report(out, found, fmt.Sprintf("%s: ok (%d contacts, %d services, %d schedules, %d escalation policies)",
+		file, len(p.Contacts), len(p.Services), len(p.Schedules), len(p.EscalationPolicies)))
 }
 
 // cmdBackup copies the live database with SQLite's online backup.
 func cmdBackup(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs := newFlags("backup")
 	file := fs.String("c", "", "config file (default: the demo's ./tocsin-data)")
-	if err := fs.Parse(reorderValue(args, "c")); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: tocsin backup FILE [-c CONFIG]")
+		return usagef("backup", "want one FILE to write the copy to")
 	}
 	stateDir := "./tocsin-data"
 	if *file != "" {
@@ -103,27 +175,4 @@ func cmdBackup(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "backed up %s to %s\n", src, fs.Arg(0))
 	return nil
-}
-
-// reorderValue moves "-name VALUE" pairs to the front of args.
-func reorderValue(args []string, names ...string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		matched := false
-		for _, n := range names {
-			if a == "-"+n || a == "--"+n {
-				flags = append(flags, a)
-				if i+1 < len(args) {
-					flags = append(flags, args[i+1])
-					i++
-				}
-				matched = true
-			}
-		}
-		if !matched {
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
 }

@@ -84,7 +84,7 @@ bogus: 1
 	if exitCode(err) != 1 {
 		t.Fatalf("exit %v, want 1", err)
 	}
-	if !strings.Contains(string(out), "tocsin.yaml:14: field bogus not found") {
+	if !strings.Contains(string(out), `tocsin.yaml:14: unknown key "bogus" in the top level (known: `) {
 		t.Errorf("unknown key not reported with its line:\n%s", out)
 	}
 	// Fix the unknown key: the remaining problems are all reported.

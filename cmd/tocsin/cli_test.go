@@ -22,6 +22,16 @@ func TestModemBringUpCommands(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "sent to +819012345678 in 1 part(s)") {
 		t.Errorf("sms: %v\n%s", err, out)
 	}
+	// National forms, as the policy accepts them, read with --region
+	// (default JP); flags may follow the arguments.
+	out, err = exec.Command(tocsinBin, "modem", "sms", "090-1234-5678", "テスト", "--device", "sim").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sent to +819012345678 in 1 part(s)") {
+		t.Errorf("sms to a national number: %v\n%s", err, out)
+	}
+	out, err = exec.Command(tocsinBin, "modem", "sms", "--device", "sim", "--region", "US", "(202) 555-0123", "hi").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sent to +12025550123") {
+		t.Errorf("sms with --region US: %v\n%s", err, out)
+	}
 	out, err = exec.Command(tocsinBin, "modem", "sms", "--device", "sim", "not-a-number", "x").CombinedOutput()
 	if err == nil {
 		t.Errorf("an SMS to a bad number succeeded:\n%s", out)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -158,7 +157,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, out any)
 }
 
 func cmdAlert(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("alert", flag.ContinueOnError)
+	fs := newFlags("alert")
 	cf := addClientFlags(fs)
 	var a escalation.AlertJSON
 	fs.StringVar(&a.Service, "service", "", "service id (required)")
@@ -167,8 +166,11 @@ func cmdAlert(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&a.DedupKey, "dedup-key", "", "dedup key (default: a new incident)")
 	fs.StringVar(&a.Source, "source", "cli", "the affected thing")
 	fs.StringVar(&a.Action, "action", "trigger", "trigger, acknowledge or resolve")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("alert", "unexpected argument %q", fs.Arg(0))
 	}
 	c, err := cf.client()
 	if err != nil {
@@ -189,25 +191,31 @@ func cmdAlert(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
+	fs := newFlags("incidents")
 	cf := addClientFlags(fs)
 	status := fs.String("status", "", "triggered, acknowledged, resolved or open")
-	limit := fs.Int("limit", 50, "how many, newest first")
+	limit := fs.Int("limit", 50, "how many, newest first (fetched in pages of at most 1000)")
+	all := fs.Bool("all", false, "every incident, newest first, page by page")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("incidents", "unexpected argument %q", fs.Arg(0))
 	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
+	if *limit < 1 && !*all {
+		return fmt.Errorf("--limit %d: want at least 1, or --all", *limit)
+	}
 	q := url.Values{}
 	if *status != "" {
 		q.Set("status", *status)
 	}
-	q.Set("limit", strconv.Itoa(*limit))
-	var incs []escalation.Incident
-	if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &incs); err != nil {
+	incs, err := c.incidents(ctx, q, *limit, *all)
+	if err != nil {
 		return err
 	}
 	if *asJSON {
@@ -222,6 +230,35 @@ func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
 	return tw.Flush()
 }
 
+// maxPage is the API's largest page (httpapi.MaxListLimit).
+const maxPage = 1000
+
+// incidents pages through GET /api/v1/incidents newest first, each page
+// starting below the last id of the one before, until want incidents (or,
+// with all, every one) are read.
+func (c *client) incidents(ctx context.Context, q url.Values, want int, all bool) ([]escalation.Incident, error) {
+	var out []escalation.Incident
+	for all || len(out) < want {
+		n := maxPage
+		if !all {
+			n = min(maxPage, want-len(out))
+		}
+		q.Set("limit", strconv.Itoa(n))
+		if len(out) > 0 {
+			q.Set("before", strconv.FormatInt(out[len(out)-1].ID, 10))
+		}
+		var page []escalation.Incident
+		if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < n {
+			break
+		}
+	}
+	return out, nil
+}
+
 func parseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -231,14 +268,14 @@ func parseID(s string) (int64, error) {
 }
 
 func cmdShow(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	fs := newFlags("show")
 	cf := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: tocsin show ID")
+		return usagef("show", "want one incident ID, got %d arguments", fs.NArg())
 	}
 	id, err := parseID(fs.Arg(0))
 	if err != nil {
@@ -257,8 +294,9 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "#%d [%s] %s: %s\nstatus %s, level %d, %d alert(s), source %s, dedup key %s\n",
 		inc.ID, inc.Severity, inc.Service, inc.Summary, inc.Status, inc.Level, inc.AlertCount, inc.Source, inc.DedupKey)
+	loc := c.zone(ctx)
 	for _, e := range inc.Timeline {
-		fmt.Fprintf(out, "  %s  %-12s %s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
+		fmt.Fprintf(out, "  %s  %-12s %s\n", clock(e.At, loc), e.Kind, e.Detail)
 	}
 	if len(inc.Notifications) > 0 {
 		fmt.Fprintln(out, "notifications:")
@@ -279,14 +317,14 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 
 func transitionCmd(verb string) func(ctx context.Context, args []string, out io.Writer) error {
 	return func(ctx context.Context, args []string, out io.Writer) error {
-		fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+		fs := newFlags(verb)
 		cf := addClientFlags(fs)
 		by := fs.String("by", "", "who (default: the token's name)")
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args, out); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
-			return fmt.Errorf("usage: tocsin %s ID", verb)
+			return usagef(verb, "want one incident ID, got %d arguments", fs.NArg())
 		}
 		id, err := parseID(fs.Arg(0))
 		if err != nil {
@@ -310,12 +348,15 @@ func transitionCmd(verb string) func(ctx context.Context, args []string, out io.
 }
 
 func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("oncall", flag.ContinueOnError)
+	fs := newFlags("oncall")
 	cf := addClientFlags(fs)
 	at := fs.String("at", "", "RFC 3339 time (default now)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("oncall", "unexpected argument %q", fs.Arg(0))
 	}
 	c, err := cf.client()
 	if err != nil {
@@ -332,6 +373,7 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, res)
 	}
+	loc := c.zone(ctx)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL")
 	for _, o := range res {
@@ -341,7 +383,7 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 		}
 		until := "-"
 		if !o.Until.IsZero() {
-			until = o.Until.Format(time.RFC3339)
+			until = clock(o.Until, loc)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Schedule, who, until)
 	}
@@ -349,10 +391,14 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func cmdStatus(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs := newFlags("status")
 	cf := addClientFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print the whole status document as JSON")
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("status", "unexpected argument %q", fs.Arg(0))
 	}
 	c, err := cf.client()
 	if err != nil {
@@ -362,27 +408,34 @@ func cmdStatus(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.do(ctx, "GET", "/api/v1/status", nil, &raw); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	json.Indent(&buf, raw, "", "  ")
-	buf.WriteByte('\n')
-	_, err = buf.WriteTo(out)
-	return err
+	if *asJSON {
+		var buf bytes.Buffer
+		json.Indent(&buf, raw, "", "  ")
+		buf.WriteByte('\n')
+		_, err = buf.WriteTo(out)
+		return err
+	}
+	pol, _ := c.policy(ctx) // the summary without it lacks only names and warnings
+	return printStatus(out, raw, pol)
 }
 
 func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: tocsin policy apply FILE | export | check FILE")
+	sub, rest, err := groupCommand("policy", args, out)
+	if err != nil {
+		return err
 	}
-	sub, rest := args[0], args[1:]
+	fs := newFlags("policy " + sub)
 	if sub == "check" {
-		if len(rest) != 1 {
-			return errors.New("usage: tocsin policy check FILE")
+		if err := parseFlags(fs, rest, out); err != nil {
+			return err
 		}
-		return checkPolicyFile(rest[0], out)
+		if fs.NArg() != 1 {
+			return usagef("policy check", "want one policy FILE, got %d arguments", fs.NArg())
+		}
+		return checkPolicyFile(fs.Arg(0), out)
 	}
-	fs := flag.NewFlagSet("policy "+sub, flag.ContinueOnError)
 	cf := addClientFlags(fs)
-	if err := fs.Parse(rest); err != nil {
+	if err := parseFlags(fs, rest, out); err != nil {
 		return err
 	}
 	c, err := cf.client()
@@ -392,7 +445,7 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 	switch sub {
 	case "apply":
 		if fs.NArg() != 1 {
-			return errors.New("usage: tocsin policy apply FILE")
+			return usagef("policy apply", "want one policy FILE, got %d arguments", fs.NArg())
 		}
 		data, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -407,6 +460,9 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "policy version %d in force\n", res.Version)
 		return nil
 	case "export":
+		if fs.NArg() != 0 {
+			return usagef("policy export", "takes no arguments")
+		}
 		var data []byte
 		if err := c.do(ctx, "GET", "/api/v1/policy", nil, &data); err != nil {
 			return err
@@ -418,19 +474,20 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func cmdGPIO(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: tocsin gpio press INPUT [--long] | gpio test [-c FILE]")
+	sub, rest, err := groupCommand("gpio", args, out)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
+	switch sub {
 	case "press":
-		fs := flag.NewFlagSet("gpio press", flag.ContinueOnError)
+		fs := newFlags("gpio press")
 		cf := addClientFlags(fs)
 		long := fs.Bool("long", false, "hold for 3 s (a long ack press resolves)")
-		if err := fs.Parse(reorder(args[1:], "long")); err != nil {
+		if err := parseFlags(fs, rest, out); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
-			return errors.New("usage: tocsin gpio press INPUT [--long]")
+			return usagef("gpio press", "want one INPUT, got %d arguments", fs.NArg())
 		}
 		c, err := cf.client()
 		if err != nil {
@@ -446,49 +503,29 @@ func cmdGPIO(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "pressed %s\n", fs.Arg(0))
 		return nil
 	case "test":
-		return cmdGPIOTest(ctx, args[1:], out)
+		return cmdGPIOTest(ctx, rest, out)
 	}
-	return fmt.Errorf("unknown gpio command %q: want press or test", args[0])
-}
-
-// reorder moves known boolean flags after positional arguments to the
-// front, so `gpio press ack-1 --long` works as users type it.
-func reorder(args []string, bools ...string) []string {
-	var flags, pos []string
-	for _, a := range args {
-		name := strings.TrimLeft(a, "-")
-		isFlag := strings.HasPrefix(a, "-")
-		for _, b := range bools {
-			if isFlag && name == b {
-				flags = append(flags, a)
-				isFlag = false
-				a = ""
-			}
-		}
-		if a != "" {
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
+	return fmt.Errorf("unknown gpio command %q", sub)
 }
 
 func cmdSim(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: tocsin sim sms FROM TEXT | sim phones")
+	sub, rest, err := groupCommand("sim", args, out)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs := newFlags("sim " + sub)
 	cf := addClientFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, rest, out); err != nil {
 		return err
 	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	switch args[0] {
+	switch sub {
 	case "sms":
 		if fs.NArg() < 2 {
-			return errors.New("usage: tocsin sim sms FROM TEXT")
+			return usagef("sim sms", "want FROM and TEXT")
 		}
 		text := strings.Join(fs.Args()[1:], " ")
 		if err := c.do(ctx, "POST", "/api/v1/sim/phones/"+url.PathEscape(fs.Arg(0))+"/sms", map[string]string{"text": text}, nil); err != nil {
@@ -504,16 +541,17 @@ func cmdSim(ctx context.Context, args []string, out io.Writer) error {
 		if err := c.do(ctx, "GET", "/api/v1/sim/phones", nil, &msgs); err != nil {
 			return err
 		}
+		loc := c.zone(ctx)
 		for _, m := range msgs {
 			arrow := "→"
 			if m.Direction == "from-phone" {
 				arrow = "←"
 			}
-			fmt.Fprintf(out, "%s %s %s\n    %s\n", m.At.Local().Format("15:04:05"), arrow, m.Number, strings.ReplaceAll(m.Text, "\n", "\n    "))
+			fmt.Fprintf(out, "%s %s %s\n    %s\n", m.At.In(loc).Format("15:04:05 MST"), arrow, m.Number, strings.ReplaceAll(m.Text, "\n", "\n    "))
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown sim command %q: want sms or phones", args[0])
+	return fmt.Errorf("unknown sim command %q", sub)
 }
 
 func printJSON(out io.Writer, v any) error {

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,6 +29,8 @@ type Config struct {
 	GPIO       device.Config `yaml:"gpio"`
 	Log        LogConfig     `yaml:"log"`
 	Uplink     *UplinkConfig `yaml:"uplink"` // optional; see uplink.go
+	Email      *EmailConfig  `yaml:"email"`  // optional; see channels.go
+	Push       *PushConfig   `yaml:"push"`   // optional; see channels.go
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -41,6 +42,7 @@ type HTTPConfig struct {
 	Tokens []TokenConfig `yaml:"tokens"`
 	TLS    *TLSFiles     `yaml:"tls"`
 	Users  []UserConfig  `yaml:"users"`
+	Limits HTTPLimits    `yaml:"limits"` // timeouts and connection caps; see httplimits.go
 }
 
 // TokenConfig is one bearer token, inline or in a file.
@@ -103,6 +105,9 @@ type ModemConfig struct {
 	RingTimeout duration               `yaml:"ring_timeout"`
 	// PerMinute limits SMS per contact per minute (storm control).
 	SMSPerMinute int `yaml:"sms_per_minute"`
+	// HealthGrace is how long the modem may be unusable before the
+	// "tocsin" modem-health incident opens (default 5m; tests shorten it).
+	HealthGrace duration `yaml:"health_grace"`
 }
 
 // LogConfig selects log level and format.
@@ -160,28 +165,40 @@ func loadConfig(file string) (*Config, error) {
 }
 
 func parseConfig(file string, data []byte) (*Config, error) {
+	c, _, err := parseConfigDoc(file, data)
+	return c, err
+}
+
+// parseConfigDoc also returns the YAML document, for messages that point
+// at a line (tocsin check).
+func parseConfigDoc(file string, data []byte) (*Config, *yaml.Node, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		var errs configErrors
-		if errors.As(err, &te) {
-			for _, m := range te.Errors {
-				errs = append(errs, lineError(file, m))
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, nil, configErrors{lineError(file, err.Error())}
+	}
+	if errs := checkConfigKeys(file, &root, reflect.TypeFor[Config]()); len(errs) > 0 {
+		return nil, nil, errs
+	}
+	if len(root.Content) > 0 {
+		if err := root.Decode(&c); err != nil {
+			var te *yaml.TypeError
+			var errs configErrors
+			if errors.As(err, &te) {
+				for _, m := range te.Errors {
+					errs = append(errs, lineError(file, m))
+				}
+			} else {
+				errs = append(errs, lineError(file, err.Error()))
 			}
-		} else {
-			errs = append(errs, lineError(file, err.Error()))
+			return nil, nil, errs
 		}
-		return nil, errs
 	}
 	c.file = file
-	var root yaml.Node
-	yaml.Unmarshal(data, &root)
 	if errs := c.validate(&root); len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return &c, nil
+	return &c, &root, nil
 }
 
 func lineError(file, msg string) configError {
@@ -242,8 +259,8 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:8080"
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		bad(fmt.Sprintf("http.listen %q: want host:port", c.HTTP.Listen), "http", "listen")
+	if err := checkAddress(c.HTTP.Listen); err != nil {
+		bad(fmt.Sprintf("http.listen %q: %v", c.HTTP.Listen, err), "http", "listen")
 	}
 	seen := map[string]bool{}
 	for i, t := range c.HTTP.Tokens {
@@ -258,6 +275,9 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 		if (t.Token == "") == (t.TokenFile == "") {
 			bad(fmt.Sprintf("http.tokens %q: give exactly one of token and token_file", t.Name), "http", "tokens", idx)
 		}
+	}
+	if err := c.HTTP.Limits.limits().Validate(); err != nil {
+		bad("http.limits: "+err.Error(), "http", "limits")
 	}
 	if c.HTTP.TLS != nil && (c.HTTP.TLS.CertFile == "" || c.HTTP.TLS.KeyFile == "") {
 		bad("http.tls needs cert_file and key_file", "http", "tls")
@@ -276,6 +296,11 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if c.Modem.RingTimeout == 0 {
 		c.Modem.RingTimeout = duration(45 * time.Second)
 	}
+	if c.Modem.HealthGrace == 0 {
+		c.Modem.HealthGrace = duration(5 * time.Minute)
+	} else if c.Modem.HealthGrace < duration(10*time.Second) {
+		bad("modem.health_grace: at least 10s (default 5m)", "modem", "health_grace")
+	}
 	if c.GPIO.Backend != "none" {
 		if err := c.GPIO.Validate(); err != nil {
 			for _, msg := range strings.Split(err.Error(), "\n") {
@@ -291,6 +316,11 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	if m := c.MQTT; m != nil {
 		if m.Broker == "" {
 			bad("mqtt.broker is required (tcp://host:1883, ssl://host:8883 or embedded)", "mqtt")
+		}
+		if m.EmbeddedListen != "" {
+			if err := checkAddress(m.EmbeddedListen); err != nil {
+				bad(fmt.Sprintf("mqtt.embedded_listen %q: %v", m.EmbeddedListen, err), "mqtt", "embedded_listen")
+			}
 		}
 		if m.TopicPrefix == "" {
 			m.TopicPrefix = "tocsin"
@@ -315,6 +345,7 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 		c.PolicyFile = filepath.Join(filepath.Dir(c.file), c.PolicyFile)
 	}
 	errs = append(errs, c.validateUplink(root)...)
+	errs = append(errs, c.validateChannels(root)...)
 	return errs
 }
 
@@ -346,4 +377,18 @@ func readSecret(file string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// checkAddress checks a listen address: host:port with a port from 0 to
+// 65535 (":8080" listens on every interface).
+func checkAddress(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, such as 0.0.0.0:8080 or 127.0.0.1:8080")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is out of range (0 to 65535)", port)
+	}
+	return nil
 }

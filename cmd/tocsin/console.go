@@ -45,8 +45,8 @@ func (d *daemon) mountConsole(ctx context.Context, srv *httpapi.Server, tokens [
 	for _, t := range tokens {
 		o.Tokens = append(o.Tokens, console.Login{Name: t.Name, Secret: t.Token, ReadOnly: t.ReadOnly})
 	}
-	if d.link.sim != nil {
-		o.Phones = simPhones{d.link.sim}
+	if d.modem.sim != nil {
+		o.Phones = simPhones{d.modem.sim}
 	}
 	c, err := console.New(o)
 	if err != nil {

@@ -114,7 +114,7 @@ func TestConsoleDaemonLogins(t *testing.T) {
 		if code, _ := c.do("POST", fmt.Sprintf("/incidents/%d/escalate", id), url.Values{}); code != http.StatusForbidden {
 			t.Errorf("%s: escalate without CSRF token = %d, want 403", tt.name, code)
 		}
-		code, body := c.do("POST", fmt.Sprintf("/incidents/%d/escalate", id), url.Values{"csrf": {c.csrf}})
+		code, body := c.do("POST", fmt.Sprintf("/incidents/%d/escalate", id), url.Values{"csrf": {c.csrf}, "confirm": {"yes"}})
 		if tt.readOnly && code != http.StatusForbidden {
 			t.Errorf("%s: escalate = %d %s, want 403", tt.name, code, body)
 		}

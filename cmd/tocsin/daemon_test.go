@@ -137,6 +137,13 @@ log:
 // its HTTP server listens (it says so on stderr).
 func (e *e2e) start() {
 	e.t.Helper()
+	e.launch(true)
+}
+
+// launch runs the daemon; with waitReady it returns once the modem is
+// initialised and the HTTP server listens, else as soon as it started.
+func (e *e2e) launch(waitReady bool) {
+	e.t.Helper()
 	cmd := exec.Command(tocsinBin, "serve", "-c", e.cfg)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -182,6 +189,9 @@ func (e *e2e) start() {
 			e.logMu.Unlock()
 		}
 	})
+	if !waitReady {
+		return
+	}
 	select {
 	case <-readyC:
 	case <-exited:
@@ -272,8 +282,14 @@ func (e *e2e) nextSMS() modemsim.SentSMS {
 // waits on the log itself, never by sleeping.
 func (e *e2e) waitLog(from int, substr string) int {
 	e.t.Helper()
+	return e.waitLogWithin(from, substr, 30*time.Second)
+}
+
+// waitLogWithin is waitLog with another bound than 30 s.
+func (e *e2e) waitLogWithin(from int, substr string, within time.Duration) int {
+	e.t.Helper()
 	timedOut := false
-	timer := time.AfterFunc(30*time.Second, func() {
+	timer := time.AfterFunc(within, func() {
 		e.logMu.Lock()
 		timedOut = true
 		e.logMu.Unlock()
@@ -294,7 +310,7 @@ func (e *e2e) waitLog(from int, substr string) int {
 			}
 		}
 		if timedOut {
-			e.t.Fatalf("daemon log has no %q after 30s:\n%s", substr, text)
+			e.t.Fatalf("daemon log has no %q after %s:\n%s", substr, within, text)
 		}
 		e.logCond.Wait()
 	}
@@ -326,4 +342,25 @@ func (e *e2e) raw(method, path string) []byte {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return b
+}
+
+// tryAlert posts an alert and reports an error instead of failing (the
+// daemon may not listen yet).
+func (e *e2e) tryAlert(ctx context.Context, a map[string]any, res *escalation.IngestResult) error {
+	buf, _ := json.Marshal(a)
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+e.addr+"/api/v1/alerts", bytes.NewReader(buf))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST /api/v1/alerts = %d", resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(res)
 }

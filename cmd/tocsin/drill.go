@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -18,13 +17,16 @@ import (
 // each step took. Times after "accepted" come from the incident timeline
 // (the daemon's clock), counted from the incident's creation.
 func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
+	fs := newFlags("drill")
 	cf := addClientFlags(fs)
 	service := fs.String("service", "", "service whose contacts are paged (default: the policy's first)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "give up when nobody acknowledged within this time")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to look at the incident")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("drill", "unexpected argument %q", fs.Arg(0))
 	}
 	if *timeout <= 0 || *poll <= 0 {
 		return errors.New("drill: --timeout and --poll must be positive")

@@ -181,8 +181,10 @@ func TestBadInputAndInjection(t *testing.T) {
 	evil := "AT+CMGD=1,4\r\x1aATD+15551234567;\r"
 	res := e.alert(map[string]any{"service": "press-line-1", "summary": evil, "severity": "critical"})
 	page := e.nextSMS()
-	if !strings.Contains(page.Text, "AT+CMGD=1,4") || !strings.Contains(page.Text, "\x1a") {
-		t.Errorf("page text %q does not carry the summary verbatim", page.Text)
+	// The text is carried as data, cleaned of control characters (CR
+	// becomes LF, Ctrl-Z goes): "AT+CMGD=1,4" arrives as words.
+	if !strings.Contains(page.Text, "AT+CMGD=1,4\nATD+15551234567;") || strings.ContainsAny(page.Text, "\r\x1a") {
+		t.Errorf("page text %q does not carry the cleaned summary", page.Text)
 	}
 	for _, c := range e.sim.Commands() {
 		if strings.HasPrefix(c, "AT+CMGD=1,4") || strings.HasPrefix(c, "ATD") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -14,12 +13,15 @@ import (
 // turn and prints every input edge, without the daemon (stop the daemon
 // first: it holds the lines).
 func cmdGPIOTest(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("gpio test", flag.ContinueOnError)
+	fs := newFlags("gpio test")
 	file := fs.String("c", "", "daemon config (default: the demo's simulated GPIO)")
 	pulse := fs.Duration("pulse", time.Second, "how long each output is on")
 	watch := fs.Duration("watch", 10*time.Second, "how long to print input edges after the outputs")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("gpio test", "unexpected argument %q", fs.Arg(0))
 	}
 	cfg, err := parseConfig("demo/tocsin.yaml", demoConfig)
 	if *file != "" {

@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,33 +25,6 @@ var (
 	commit  = "unknown"
 	date    = "unknown"
 )
-
-const usage = `tocsin — on-call alert relay (SMS, voice, sirens) that works without the internet
-
-Daemon:
-  tocsin serve [-c FILE]              run the daemon (without -c: the demo, all simulated)
-  tocsin check -c FILE                validate config and policy
-
-Operate a running daemon (--server URL / TOCSIN_SERVER, --token-file / TOCSIN_TOKEN):
-  tocsin alert --service S --summary TEXT [--severity critical|error|warning|info] [--dedup-key K] [--source SRC] [--action trigger|acknowledge|resolve]
-  tocsin incidents [--status triggered|acknowledged|resolved|open] [--limit N]
-  tocsin show ID                      one incident with its timeline
-  tocsin ack ID | resolve ID | escalate ID
-  tocsin oncall [--at TIME]
-  tocsin status
-  tocsin policy apply FILE | export | check FILE
-  tocsin drill [--service S] [--timeout 15m]   test page; waits for the ack, times each step
-  tocsin report [--since 30d] [--json]   MTTA/MTTR per service, pages per person by hours
-  tocsin gpio press INPUT [--long]
-  tocsin sim sms FROM TEXT | sim phones   (demo: reply from a simulated phone)
-
-Bring-up (no daemon needed):
-  tocsin modem probe [--device DEV] | modem sms NUMBER TEXT | modem call NUMBER
-  tocsin gpio test [-c FILE]
-  tocsin backup FILE [-c FILE]
-
-  tocsin version
-`
 
 func startCPUProfile(file string) (func(), error) {
 	f, err := os.Create(file)
@@ -72,7 +44,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,6 +53,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "serve":
+		if wantsHelp(rest) {
+			// cmdServe's flags, for its help (serve.go parses its own).
+			fs := newFlags("serve")
+			fs.String("c", "", "config file (default: the demo, everything simulated)")
+			printCommandHelp(stdout, "serve", fs)
+			return 0
+		}
 		// TOCSIN_CPUPROFILE=FILE writes a CPU profile of the daemon (for
 		// `go tool pprof`), stopped at shutdown.
 		if f := os.Getenv("TOCSIN_CPUPROFILE"); f != "" {
@@ -103,10 +82,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		signal.Stop(hup)
 	case "check":
 		err = cmdCheck(rest, stdout)
+	case "init":
+		err = cmdInit(ctx, rest, os.Stdin, stdout)
 	case "version", "--version", "-v":
+		if wantsHelp(rest) {
+			printCommandHelp(stdout, "version", nil)
+			return 0
+		}
 		fmt.Fprintf(stdout, "tocsin %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		if len(rest) > 0 && cmd == "help" {
+			if wantsHelp(rest[:1]) {
+				printCommandHelp(stdout, "help", nil)
+				return 0
+			}
+			return run(append(rest, "--help"), stdout, stderr)
+		}
+		printUsage(stdout)
 	case "modem":
 		err = cmdModem(ctx, rest, stdout)
 	case "backup":
@@ -114,13 +106,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		c, ok := clientCommands[cmd]
 		if !ok {
-			fmt.Fprintf(stderr, "tocsin: unknown command %q\n\n%s", cmd, usage)
+			fmt.Fprintf(stderr, "tocsin: unknown command %q\n\n", cmd)
+			printUsage(stderr)
 			return 2
 		}
 		err = c(ctx, rest, stdout)
 	}
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if errors.Is(err, errHelpShown) {
+			return 0
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "tocsin %s: %v\n", ue.cmd, ue)
 			return 2
 		}
 		if !errors.Is(err, errReported) {

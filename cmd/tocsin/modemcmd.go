@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"io"
 	"os"
 	"strings"
@@ -16,22 +16,41 @@ import (
 
 // cmdModem is hardware bring-up: talk to the modem directly, no daemon.
 func cmdModem(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: tocsin modem probe | sms NUMBER TEXT | call NUMBER  [--device DEV] [--baud N] [-c FILE] [--trace]")
+	sub, rest, err := groupCommand("modem", args, out)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("modem "+sub, flag.ContinueOnError)
+	fs := newFlags("modem " + sub)
 	dev := fs.String("device", "", "serial device, or \"sim\" (default: the config's modem.device)")
 	baud := fs.Int("baud", 0, "baud rate (default 115200)")
 	cfgFile := fs.String("c", "", "daemon config")
 	trace := fs.Bool("trace", false, "print the AT traffic")
-	if err := fs.Parse(reorderValue(reorder(args[1:], "trace"), "device", "baud", "c")); err != nil {
+	var region *string
+	if sub != "probe" {
+		region = fs.String("region", "", "region of national numbers such as 090-1234-5678 (default: the policy's settings.default_region with -c, else "+defaultRegion+")")
+	}
+	if err := parseFlags(fs, rest, out); err != nil {
 		return err
 	}
+	var number string
+	switch sub {
+	case "probe":
+		if fs.NArg() != 0 {
+			return usagef("modem probe", "unexpected argument %q", fs.Arg(0))
+		}
+	case "sms":
+		if fs.NArg() < 2 {
+			return usagef("modem sms", "want NUMBER and TEXT")
+		}
+	case "call":
+		if fs.NArg() != 1 {
+			return usagef("modem call", "want one NUMBER, got %d arguments", fs.NArg())
+		}
+	}
 	mc := ModemConfig{Device: *dev, Baud: *baud}
+	var cfg *Config
 	if *cfgFile != "" {
-		cfg, err := loadConfig(*cfgFile)
-		if err != nil {
+		if cfg, err = loadConfig(*cfgFile); err != nil {
 			return err
 		}
 		if mc.Device == "" {
@@ -43,76 +62,122 @@ func cmdModem(ctx context.Context, args []string, out io.Writer) error {
 		mc.Profile, mc.PinFile = cfg.Modem.Profile, cfg.Modem.PinFile
 	}
 	if mc.Device == "" {
-		return errors.New("no modem: give --device /dev/serial/by-id/... (or --device sim) or -c CONFIG")
+		return usagef("modem "+sub, "no modem: give --device /dev/serial/by-id/... (or --device sim) or -c CONFIG")
 	}
-	if mc.Baud == 0 {
-		mc.Baud = 115200
-	}
-	path := mc.Device
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	if mc.Device == "sim" {
-		_, p, err := modemsim.StartPTY(ctx, modemsim.Options{Model: "SIMCOM_SIM7600G-H", SendDelay: 50 * time.Millisecond})
-		if err != nil {
+	if region != nil {
+		r := *region
+		if r == "" {
+			r = configRegion(cfg)
+		}
+		if number, err = escalation.NormalizeNumber(fs.Arg(0), r); err != nil {
 			return err
 		}
-		path = p
 	}
-	port, err := modem.OpenSerial(path, mc.Baud)
-	if err != nil {
-		return err
-	}
-	opts := modem.Options{Profile: mc.Profile}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var traceTo io.Writer
 	if *trace {
-		opts.Trace = os.Stderr
+		traceTo = os.Stderr
 	}
-	m := modem.New(port, opts)
-	defer m.Close()
-	pin, err := readSecret(mc.PinFile)
+	m, closeModem, err := openModem(ctx, mc, traceTo)
 	if err != nil {
 		return err
 	}
-	if err := m.Init(ctx, pin); err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
+	defer closeModem()
 	switch sub {
 	case "probe":
 		info, err := m.Probe(ctx)
 		if err != nil {
 			return err
 		}
-		signal := "unknown"
-		if info.SignalKnown {
-			signal = fmt.Sprintf("%d dBm", info.SignalDBm)
-		}
-		profile := info.Profile
-		if mc.Profile == "" {
-			profile += " (detected)"
-		}
-		fmt.Fprintf(out, "device:       %s\nmanufacturer: %s\nmodel:        %s\nfirmware:     %s\nIMEI:         %s\nSIM:          %s\nsignal:       %s\nregistration: %s\noperator:     %s\nprofile:      %s\n",
-			mc.Device, info.Manufacturer, info.Model, info.Firmware, info.IMEI, info.SIM, signal,
-			info.Registration, info.Operator, profile)
-		fmt.Fprintf(out, "call keys:    %s\nspeech:       %s\n", yesNo(info.KeyDetect, "4/6 during a call acknowledge/resolve"),
-			yesNo(info.Speech, "the call speaks the incident"))
-		if info.ProfileNote != "" {
-			fmt.Fprintf(out, "note:         %s\n", info.ProfileNote)
-		}
+		printProbe(out, mc, info)
 		return nil
 	case "sms":
-		if fs.NArg() < 2 {
-			return errors.New("usage: tocsin modem sms NUMBER TEXT")
-		}
 		text := strings.Join(fs.Args()[1:], " ")
-		refs, err := m.SendSMS(ctx, fs.Arg(0), text)
+		refs, err := m.SendSMS(ctx, number, text)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "sent to %s in %d part(s), message reference(s) %v\n", fs.Arg(0), len(refs), refs)
+		fmt.Fprintf(out, "sent to %s in %d part(s), message reference(s) %v\n", number, len(refs), refs)
 		return nil
 	case "call":
-		return modemCall(ctx, m, fs.Args(), out)
+		return modemCall(ctx, m, number, out)
 	}
-	return fmt.Errorf("unknown modem command %q: want probe, sms or call", sub)
+	return fmt.Errorf("unknown modem command %q", sub)
+}
+
+// defaultRegion reads national numbers on the command line when neither
+// --region nor a policy says otherwise: Tocsin's first users are factories
+// in Japan.
+const defaultRegion = "JP"
+
+// configRegion is the default_region of the policy the config names, or
+// defaultRegion.
+func configRegion(cfg *Config) string {
+	if cfg != nil && cfg.PolicyFile != "" {
+		if data, err := os.ReadFile(cfg.PolicyFile); err == nil {
+			if p, err := policyfile.Load(cfg.PolicyFile, data); err == nil && p.Settings.DefaultRegion != "" {
+				return p.Settings.DefaultRegion
+			}
+		}
+	}
+	return defaultRegion
+}
+
+// openModem opens and initialises the modem mc names ("sim" starts the
+// built-in simulator on a pseudo-terminal). The returned func closes it.
+func openModem(ctx context.Context, mc ModemConfig, trace io.Writer) (*modem.Modem, func(), error) {
+	if mc.Baud == 0 {
+		mc.Baud = 115200
+	}
+	path := mc.Device
+	if mc.Device == "sim" {
+		sim, p, err := modemsim.StartPTY(ctx, modemsim.Options{Model: "SIMCOM_SIM7600G-H", SendDelay: 50 * time.Millisecond})
+		if err != nil {
+			return nil, nil, err
+		}
+		// The simulated callee answers a test call and presses 4.
+		sim.ScriptCall(modemsim.CallScript{Answer: true, Keys: "4"})
+		path = p
+	}
+	pin, err := readSecret(mc.PinFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	port, err := modem.OpenSerial(path, mc.Baud)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := modem.Options{Profile: mc.Profile}
+	if trace != nil {
+		opts.Trace = trace
+	}
+	m := modem.New(port, opts)
+	if err := m.Init(ctx, pin); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("init: %w", err)
+	}
+	return m, func() { m.Close() }, nil
+}
+
+// printProbe writes what `tocsin modem probe` found.
+func printProbe(out io.Writer, mc ModemConfig, info modem.Info) {
+	signal := "unknown"
+	if info.SignalKnown {
+		signal = fmt.Sprintf("%d dBm", info.SignalDBm)
+	}
+	profile := info.Profile
+	if mc.Profile == "" {
+		profile += " (detected)"
+	}
+	fmt.Fprintf(out, "device:       %s\nmanufacturer: %s\nmodel:        %s\nfirmware:     %s\nIMEI:         %s\nSIM:          %s\nsignal:       %s\nregistration: %s\noperator:     %s\nprofile:      %s\n",
+		mc.Device, info.Manufacturer, info.Model, info.Firmware, info.IMEI, info.SIM, signal,
+		info.Registration, info.Operator, profile)
+	fmt.Fprintf(out, "call keys:    %s\nspeech:       %s\n", yesNo(info.KeyDetect, "4/6 during a call acknowledge/resolve"),
+		yesNo(info.Speech, "the call speaks the incident"))
+	if info.ProfileNote != "" {
+		fmt.Fprintf(out, "note:         %s\n", info.ProfileNote)
+	}
 }
 
 func yesNo(ok bool, what string) string {
@@ -124,14 +189,11 @@ func yesNo(ok bool, what string) string {
 
 // modemCall places one call for bring-up: it rings, speaks (where the
 // module can) and prints every step and key pressed.
-func modemCall(ctx context.Context, m *modem.Modem, args []string, out io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: tocsin modem call NUMBER [--device DEV]")
-	}
+func modemCall(ctx context.Context, m *modem.Modem, number string, out io.Writer) error {
 	p := m.Profile()
 	fmt.Fprintf(out, "calling %s (profile %s, key detection %v, speech %v); press keys on the phone, 4 or 6 ends the call\n",
-		args[0], p.Name, p.DTMFURC != "", p.TTS != nil)
-	res, err := m.Call(ctx, args[0], modem.CallOptions{
+		number, p.Name, p.DTMFURC != "", p.TTS != nil)
+	res, err := m.Call(ctx, number, modem.CallOptions{
 		Speech: "This is a test call from Tocsin. Press 4 or 6 to end it.",
 		OnKey: func(key byte) bool {
 			fmt.Fprintf(out, "key %c\n", key)
@@ -142,7 +204,7 @@ func modemCall(ctx context.Context, m *modem.Modem, args []string, out io.Writer
 		return err
 	}
 	for _, ev := range res.Events {
-		fmt.Fprintf(out, "%s %s", ev.At.Local().Format("15:04:05"), ev.Kind)
+		fmt.Fprintf(out, "%s %s", ev.At.Local().Format("15:04:05 MST"), ev.Kind)
 		if ev.Kind == "key" {
 			fmt.Fprintf(out, " %c", ev.Key)
 		}

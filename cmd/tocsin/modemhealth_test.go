@@ -2,31 +2,72 @@ package main
 
 import (
 	"context"
-	"errors"
-	"log/slog"
+	"io"
+	"net"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
 	"github.com/tocsin-relay/tocsin/modem"
+	"github.com/tocsin-relay/tocsin/modem/modemsim"
 )
 
-// A modem without registration (or SIM, or answer) for five minutes opens
-// an incident on Tocsin's own service; healthy again, it is resolved. The
-// rule runs on the real engine and store, inside a synctest bubble.
-func TestModemHealthIncident(t *testing.T) {
+// pipePort opens the simulator over an in-memory pipe, so the supervisor
+// runs inside a synctest bubble.
+type pipePort struct {
+	sim  *modemsim.Sim
+	mu   sync.Mutex
+	ends []io.Closer
+	wg   sync.WaitGroup
+}
+
+func (p *pipePort) Open(ctx context.Context) (io.ReadWriteCloser, error) {
+	a, b := net.Pipe()
+	p.mu.Lock()
+	p.ends = append(p.ends, b)
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		_ = p.sim.Serve(context.Background(), b)
+	}()
+	return a, nil
+}
+
+func (p *pipePort) close() {
+	p.mu.Lock()
+	for _, c := range p.ends {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// The modem stops answering for six minutes while three incidents page
+// tanaka. The real supervisor, delivery worker, engine and SQLite store run
+// in a synctest bubble. After five minutes the "tocsin" health incident
+// opens; the pages wait (none fails, none counts an attempt); when the
+// modem answers again tanaka gets one digest of the three, and the health
+// incident is resolved.
+func TestModemHealthIncidentAndDigest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx := context.Background()
+		ctx, cancel := context.WithCancel(context.Background())
 		pol, err := policyfile.Load("p.yaml", []byte(`contacts:
-  - {id: op, phone: "+819012345678"}
+  - {id: tanaka, phone: "+819012345678", language: en}
 services:
   - {id: tocsin, escalation_policy: self}
+  - {id: press-line-1, escalation_policy: line1}
 escalation_policies:
   - {id: self, levels: [{after: 0s, notify: [{zone: control-room}]}]}
+  - {id: line1, levels: [{after: 0s, notify: [{contact: tanaka, via: [sms]}]}]}
 `))
 		if err != nil {
 			t.Fatal(err)
@@ -35,49 +76,108 @@ escalation_policies:
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		sim := modemsim.New(modemsim.Options{SendDelay: 10 * time.Millisecond})
+		port := &pipePort{sim: sim}
 		eng := escalation.NewEngine(db, pol, nil)
-		l := &modemLink{cfg: ModemConfig{Device: "/dev/ttyUSB2"}, log: slog.New(slog.DiscardHandler), ingest: eng.Ingest}
-		open := func() []escalation.Incident {
+		sup := modem.NewSupervisor(modem.SupervisorConfig{Ladder: modem.Ladder{Open: port.Open, BootWait: 5 * time.Second}})
+		ph := phone.New(sup, db, db, eng, phone.Options{})
+		eng.OnOutbox(ph.Wake)
+		var wg sync.WaitGroup
+		for _, run := range []func(context.Context) error{sup.Run, ph.Run, eng.Run, phone.NewModemHealth(sup, eng, "/dev/ttyUSB2", nil).Run} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(ctx)
+			}()
+		}
+		defer func() {
+			cancel()
+			wg.Wait()
+			port.close()
+			db.Close()
+		}()
+		openHealth := func() []escalation.Incident {
 			incs, err := eng.Incidents(ctx, escalation.IncidentFilter{Service: "tocsin", Open: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return incs
 		}
-		healthy := modem.Info{SIM: "READY", Registration: modem.Home}
-		lost := modem.Info{SIM: "READY", Registration: modem.Searching}
-
-		l.observe(ctx, healthy, nil)
-		for range 4 { // probed every minute: searching for 4 minutes
-			l.observe(ctx, lost, nil)
-			time.Sleep(time.Minute)
+		<-sup.Ready()
+		sim.SetSilent(true)
+		start := time.Now()
+		var ids []int64
+		for _, s := range []string{"Spindle vibration", "Hydraulic pressure low", "Coolant flow"} {
+			res, err := eng.Ingest(ctx, escalation.Event{Service: "press-line-1", Summary: s, Severity: escalation.SevError, Action: escalation.Trigger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, res.IncidentID)
 		}
-		l.observe(ctx, lost, nil)
-		if n := len(open()); n != 0 {
+		time.Sleep(4 * time.Minute)
+		if n := len(openHealth()); n != 0 {
 			t.Fatalf("after 4 minutes %d health incidents, want none yet", n)
 		}
-		time.Sleep(time.Minute)
-		l.observe(ctx, modem.Info{}, errors.New("no answer")) // still bad, another reason
-		incs := open()
-		if len(incs) != 1 || incs[0].Severity != escalation.SevCritical || incs[0].DedupKey != "modem-health" {
-			t.Fatalf("after 5 minutes: %+v, want one critical modem-health incident", incs)
+		time.Sleep(2 * time.Minute)
+		health := openHealth()
+		if len(health) != 1 || health[0].Severity != escalation.SevCritical || health[0].DedupKey != "modem-health" {
+			t.Fatalf("after 6 minutes: %+v, want one critical modem-health incident", health)
 		}
-		if !l.status().HealthAlarm {
-			t.Error("status does not show the health incident")
+		if !sup.State().Down {
+			t.Error("the supervisor's state does not say down")
 		}
-		time.Sleep(time.Minute)
-		l.observe(ctx, lost, nil) // still down: no second incident
-		if n := len(open()); n != 1 {
-			t.Errorf("%d health incidents while still down, want 1", n)
+		rows, err := db.Outbox(ctx, sqlite.OutboxFilter{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		l.observe(ctx, healthy, nil)
-		if n := len(open()); n != 0 {
-			t.Errorf("healthy again but %d health incidents open", n)
+		for _, n := range rows {
+			if n.Status != escalation.Queued || n.Attempts != 0 {
+				t.Errorf("during the outage outbox row %d is %s after %d attempts, want queued, uncounted", n.ID, n.Status, n.Attempts)
+			}
 		}
-		inc, _ := eng.Incident(ctx, incs[0].ID)
-		if inc.Status != escalation.Resolved || inc.ResolvedBy == "" {
-			t.Errorf("health incident %s by %q, want resolved", inc.Status, inc.ResolvedBy)
+		if len(sim.History()) != 0 {
+			t.Fatalf("sent during the outage: %+v", sim.History())
+		}
+
+		sim.SetSilent(false)
+		got := <-sim.Sent()
+		t.Logf("modem back after %s; first SMS: %q", time.Since(start).Round(time.Second), got.Text)
+		if got.To != "+819012345678" || !strings.HasPrefix(got.Text, "3 new:") {
+			t.Errorf("first SMS after the outage = %+v, want one digest of 3 to tanaka", got)
+		}
+		for _, id := range ids {
+			inc, err := eng.Incident(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inc.Level != 1 {
+				t.Errorf("incident %d at level %d, want 1", id, inc.Level)
+			}
+			if !strings.Contains(got.Text, "#"+itoa(id)) {
+				t.Errorf("digest %q does not name incident %d", got.Text, id)
+			}
+			waited := false
+			for _, e := range inc.Timeline {
+				if strings.Contains(e.Detail, "waiting for the modem") {
+					if waited {
+						t.Errorf("incident %d: the wait is noted twice", id)
+					}
+					waited = true
+				}
+			}
+			if !waited {
+				t.Errorf("incident %d: the timeline does not say why the page waited", id)
+			}
+		}
+		synctest.Wait()
+		time.Sleep(2 * time.Minute) // the next probe resolves the health incident
+		if n := len(openHealth()); n != 0 {
+			t.Errorf("modem back but %d health incidents open", n)
+		}
+		if n := len(sim.History()); n != 1 {
+			t.Errorf("%d SMS sent, want the one digest: %+v", n, sim.History())
 		}
 	})
 }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }

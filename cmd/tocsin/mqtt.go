@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
 
+	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/mqttapi"
 )
 
@@ -59,4 +64,36 @@ func (c *MQTTConfig) adapterConfig() (mqttapi.Config, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// crashAfterCommitsEnv names a test hook: set to K, the daemon kills
+// itself with SIGKILL right after its K-th MQTT alert is committed and
+// before the adapter can acknowledge it to the broker. It reproduces, on
+// demand, the power cut that makes a broker redeliver a committed message
+// (TestMQTTRedeliveryCountedOnce). Unset, nothing is wrapped.
+const crashAfterCommitsEnv = "TOCSIN_TEST_CRASH_AFTER_MQTT_COMMITS"
+
+// mqttIncidents is what the MQTT adapter commits through: the engine, or
+// the engine behind the crash hook.
+func mqttIncidents(eng mqttapi.Incidents) mqttapi.Incidents {
+	k, err := strconv.ParseInt(os.Getenv(crashAfterCommitsEnv), 10, 64)
+	if err != nil || k <= 0 {
+		return eng
+	}
+	return &crashAfterCommits{Incidents: eng, k: k}
+}
+
+type crashAfterCommits struct {
+	mqttapi.Incidents
+	k int64
+	n atomic.Int64
+}
+
+func (c *crashAfterCommits) Ingest(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error) {
+	res, err := c.Incidents.Ingest(ctx, ev)
+	if err == nil && c.n.Add(1) == c.k {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the kill is asynchronous: never return to the PUBACK
+	}
+	return res, err
 }

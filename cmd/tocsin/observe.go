@@ -6,6 +6,7 @@ import (
 
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/promexport"
+	"github.com/tocsin-relay/tocsin/escalation/status"
 )
 
 // observability holds the parts that watch the relay and what feeds it:
@@ -31,7 +32,7 @@ func (d *daemon) startObservability(run func(name string, fn func(ctx context.Co
 }
 
 func (d *daemon) modemMetrics() promexport.ModemStatus {
-	s := d.link.status()
+	s := status.ModemPart(d.modem.sup, d.cfg.Modem.Device, d.modem.sim != nil)
 	return promexport.ModemStatus{Up: s.Up, SignalDBm: s.SignalDBM, Registration: s.Registration}
 }
 

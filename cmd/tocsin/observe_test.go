@@ -200,6 +200,7 @@ func TestDrillThroughTheDaemon(t *testing.T) {
 	if len(page.Parts) != 1 {
 		t.Errorf("drill page took %d SMS segments, want 1", len(page.Parts))
 	}
+	e.waitLog(0, `msg="SMS sent"`) // recorded as sent: a bare reply answers it
 	if err := e.sim.InjectSMS("09012345678", "4"); err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,8 @@ func TestFailedPageEscalatesAtOnce(t *testing.T) {
 	}
 }
 
-// "+CMS ERROR: 500" may mean the SMS left anyway: it is retried once, by
-// the modem layer, and not again by the outbox.
+// "+CMS ERROR: 500" is an attempt (phone.ClassifySMS decides it, alone):
+// the outbox retries it after a backoff; the modem layer does not resend.
 func TestCMS500RetriedOnce(t *testing.T) {
 	e := newE2E(t, testPolicy("1h"))
 	e.start()

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,15 +53,15 @@ func writeJSONError(w http.ResponseWriter, code int, msg, field string) {
 // MTTA and MTTR (p50/p95), per person the pages received by business,
 // off and sleep hours.
 func cmdReport(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs := newFlags("report")
 	cf := addClientFlags(fs)
 	since := fs.String("since", "30d", "how far back: incidents created in this span (30d, 12h, ...)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		return errors.New("usage: tocsin report [--since 30d] [--json]")
+		return usagef("report", "unexpected argument %q", fs.Arg(0))
 	}
 	if d, err := escalation.ParseDuration(*since); err != nil || d <= 0 {
 		return fmt.Errorf("--since %q: want a positive duration such as 30d or 12h", *since)
@@ -79,12 +77,12 @@ func cmdReport(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, rep)
 	}
-	return printReport(out, rep, *since)
+	return printReport(out, rep, *since, c.zone(ctx))
 }
 
-func printReport(out io.Writer, rep escalation.Report, span string) error {
+func printReport(out io.Writer, rep escalation.Report, span string, loc *time.Location) error {
 	fmt.Fprintf(out, "On-call report, incidents created %s – %s (%s)\n\n",
-		rep.Since.Local().Format("2006-01-02 15:04"), rep.Until.Local().Format("2006-01-02 15:04"), span)
+		rep.Since.In(loc).Format("2006-01-02 15:04 MST"), rep.Until.In(loc).Format("2006-01-02 15:04 MST"), span)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tINCIDENTS\tACKED\tMTTA p50\tMTTA p95\tRESOLVED\tMTTR p50\tMTTR p95")
 	for _, s := range rep.Services {

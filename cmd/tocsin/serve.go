@@ -26,6 +26,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 	"github.com/tocsin-relay/tocsin/escalation/policyfile"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
+	"github.com/tocsin-relay/tocsin/escalation/status"
 )
 
 //go:embed demo/tocsin.yaml
@@ -42,14 +43,14 @@ type daemon struct {
 	db      *sqlite.DB
 	engine  *escalation.Engine
 	phone   *phone.Phone
-	link    *modemLink
+	modem   *modemParts
 	gpio    *device.Manager // nil with gpio.backend: none
 	mqtt    *mqttapi.Client // nil without an mqtt section
 	panel   *panel.Panel
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
-
-	policyMu sync.Mutex // serialises policy applies (file reload, API)
+	chans   channelSet    // e-mail, push and webhook delivery (channels.go)
+	policy  *policyfile.Keeper
 }
 
 func cmdServe(ctx context.Context, args []string, reload <-chan struct{}) error {
@@ -120,11 +121,18 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	defer db.Close()
 	d.db = db
 
-	pol, err := d.initialPolicy(ctx)
+	// The engine, and the policy it runs (policy_file, else the newest
+	// stored version, else the demo's).
+	d.engine = escalation.NewEngine(db, nil, log.With("part", "engine"))
+	var fallback *policyfile.Fallback
+	if cfg.demo {
+		fallback = &policyfile.Fallback{Name: "demo/policy.yaml", Data: demoPolicy}
+	}
+	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, log)
+	pol, err := d.policy.Start(ctx)
 	if err != nil {
 		return err
 	}
-	d.engine = escalation.NewEngine(db, pol, log.With("part", "engine"))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -138,39 +146,21 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}()
 	}
 
-	// Modem and SMS delivery.
-	pin, err := readSecret(cfg.Modem.PinFile)
+	// Modem (one supervisor) and delivery (one worker). The modem's
+	// handlers reach the worker, which exists by the time the supervisor
+	// runs.
+	d.modem, err = newModem(ctx, cfg, d.modemHandlers(), log.With("part", "modem"))
 	if err != nil {
-		return fmt.Errorf("modem.pin_file: %w", err)
-	}
-	d.link = &modemLink{cfg: cfg.Modem, log: log.With("part", "modem"), pin: pin, ingest: d.engine.Ingest}
-	d.phone = phone.New(d.link, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
-		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Reports: db, Log: log.With("part", "phone")})
-	d.link.onSMS = d.phone.HandleSMS
-	d.link.onReport = d.phone.HandleReport
-	d.link.onCall = d.phone.HandleIncomingCall
-	if pk := cfg.Modem.PowerKey; pk != nil {
-		// The last rung of the recovery ladder: pulse the HAT's power key.
-		backendName := cfg.GPIO.Backend
-		if backendName == "none" {
-			backendName = device.BackendPeriph
-		}
-		b, err := device.OpenBackend(backendName)
-		if err != nil {
-			return fmt.Errorf("modem.power_key: %w", err)
-		}
-		key, err := device.OpenPowerKey(b, *pk)
-		if err != nil {
-			return fmt.Errorf("modem.power_key: %w", err)
-		}
-		defer key.Close()
-		d.link.powerKey = func(ctx context.Context) error { return key.PulsePowerKey(ctx, 0) }
-	}
-	if err := d.link.start(ctx); err != nil {
 		return err
 	}
+	defer d.modem.close()
+	d.phone = phone.New(d.modem.sup, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Reports: db, Log: log.With("part", "phone")})
 	d.engine.OnOutbox(d.phone.Wake)
-	run("modem", d.link.run)
+	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
+	run("modem-health", func(ctx context.Context) {
+		phone.NewModemHealth(d.modem.sup, d.engine, cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
+	})
 	run("phone", func(ctx context.Context) {
 		if err := d.phone.Run(ctx); err != nil {
 			log.Error("delivery worker stopped", "err", err)
@@ -182,6 +172,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+	if err := d.startChannels(ctx, run); err != nil {
+		return err
+	}
 
 	// MQTT: intake, incident states, ack topics.
 	if cfg.MQTT != nil {
@@ -189,7 +182,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if err != nil {
 			return err
 		}
-		d.mqtt = mqttapi.New(mc, d.engine, log.With("part", "mqtt"))
+		d.mqtt = mqttapi.New(mc, mqttIncidents(d.engine), log.With("part", "mqtt"))
 		d.mqtt.OnHeartbeat(d.heartbeat) // mqtt.heartbeats topics beat policy heartbeats
 		cancelSub := d.engine.Subscribe(d.mqtt.Publish)
 		defer cancelSub()
@@ -222,30 +215,18 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 				log.Error("panel stopped", "err", err)
 			}
 		})
-		run("health-light", d.healthLight)
+		var mq panel.Connected // the status light blinks MQTT's code only with MQTT
+		if d.mqtt != nil {
+			mq = d.mqtt
+		}
+		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq)
+		run("health-light", func(ctx context.Context) { light.Run(ctx) })
 	}
 
-	// HTTP.
-	tokens, err := cfg.tokens()
+	// HTTP: the API, the console, metrics.
+	hs, ln, err := d.listenHTTP(ctx)
 	if err != nil {
 		return err
-	}
-	srv := d.httpServer(tokens)
-	if err := d.mountConsole(ctx, srv, tokens); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	if t := cfg.HTTP.TLS; t != nil {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return fmt.Errorf("http.tls: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	run("http", func(ctx context.Context) {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -257,9 +238,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if cfg.demo {
 		log.Info("demo: console http://" + ln.Addr().String() + "/ (user demo, password demo); API token \"demo\"")
 	}
-	if cfg.PolicyFile != "" {
-		run("policy-watch", d.watchPolicyFile)
-	}
+	run("policy-watch", func(ctx context.Context) { d.policy.Watch(ctx) })
 	sdNotifyReady(log)
 	run("watchdog", func(ctx context.Context) { sdWatchdog(ctx, d.engine.LastTick, log) })
 
@@ -267,115 +246,66 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		select {
 		case err := <-fatal:
 			log.Error("stopping", "err", err)
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			hs.Shutdown(sctx)
-			scancel()
+			shutdownHTTP(hs)
 			return err
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sdNotifyStopping()
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			hs.Shutdown(sctx)
-			scancel()
+			shutdownHTTP(hs)
 			return nil
 		case <-reload:
 			if cfg.PolicyFile == "" {
 				log.Info("SIGHUP: no policy_file configured; nothing to reload")
 				continue
 			}
-			if _, err := d.applyPolicyFile(ctx, "SIGHUP"); err != nil {
+			if _, err := d.policy.ApplyFile(ctx, "SIGHUP"); err != nil {
 				log.Error("policy reload rejected; the running policy is unchanged", "err", err)
 			}
 		}
 	}
 }
 
-// initialPolicy applies policy_file (or the demo policy) at start, or uses
-// the newest stored policy.
-func (d *daemon) initialPolicy(ctx context.Context) (*escalation.Policy, error) {
-	switch {
-	case d.cfg.PolicyFile != "":
-		return d.applyPolicyFile(ctx, "start")
-	case d.cfg.demo:
-		if p, _, _, err := d.db.CurrentPolicy(ctx); err == nil {
-			return p, nil
-		}
-		return d.applyPolicy(ctx, "demo/policy.yaml", demoPolicy, "demo")
+// listenHTTP builds the HTTP server (API, console, metrics) and opens its
+// listener (with TLS when configured).
+func (d *daemon) listenHTTP(ctx context.Context) (*http.Server, net.Listener, error) {
+	tokens, err := d.cfg.tokens()
+	if err != nil {
+		return nil, nil, err
 	}
-	p, _, _, err := d.db.CurrentPolicy(ctx)
-	if escalation.KindOf(err) == escalation.NotFound {
-		d.log.Warn("no policy applied yet: alerts are recorded but nobody is paged; run `tocsin policy apply FILE`")
-		return &escalation.Policy{}, nil
+	srv := d.httpServer(tokens)
+	if err := d.mountConsole(ctx, srv, tokens); err != nil {
+		return nil, nil, err
 	}
-	return p, err
-}
-
-// watchPolicyFile applies policy_file again when it changes on disk (an
-// editor's save, a config-management push). A file that does not pass
-// validation is reported and the running policy stays.
-func (d *daemon) watchPolicyFile(ctx context.Context) {
-	stamp := func() string {
-		fi, err := os.Stat(d.cfg.PolicyFile)
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http.listen: %w", err)
+	}
+	lim := d.cfg.HTTP.Limits.limits()
+	ln = httpapi.LimitListener(ln, lim, d.cfg.HTTP.TLS == nil)
+	hs := httpapi.NewHTTPServer(srv, lim, slog.NewLogLogger(d.log.Handler(), slog.LevelWarn))
+	if t := d.cfg.HTTP.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return "missing"
+			ln.Close()
+			return nil, nil, fmt.Errorf("http.tls: %w", err)
 		}
-		return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
-	last := stamp()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := stamp()
-		if now == last || now == "missing" {
-			continue
-		}
-		last = now
-		if _, err := d.applyPolicyFile(ctx, "file change"); err != nil {
-			d.log.Error("changed policy file rejected; the running policy is unchanged", "file", d.cfg.PolicyFile, "err", err)
-		}
-	}
+	return hs, ln, nil
 }
 
-func (d *daemon) applyPolicyFile(ctx context.Context, by string) (*escalation.Policy, error) {
-	data, err := os.ReadFile(d.cfg.PolicyFile)
-	if err != nil {
-		return nil, err
-	}
-	return d.applyPolicy(ctx, d.cfg.PolicyFile, data, by)
-}
-
-// applyPolicy validates and stores a policy and hands it to the engine. A
-// rejected policy changes nothing.
-func (d *daemon) applyPolicy(ctx context.Context, name string, data []byte, by string) (*escalation.Policy, error) {
-	d.policyMu.Lock()
-	defer d.policyMu.Unlock()
-	p, err := policyfile.Load(name, data)
-	if err != nil {
-		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
-	}
-	v, changed, err := d.db.ApplyPolicy(ctx, p, data, by, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	p.Version = v.Version
-	if d.engine != nil {
-		d.engine.SetPolicy(p)
-	}
-	if changed {
-		d.log.Info("policy applied", "version", v.Version, "hash", v.Hash[:12], "by", by, "from", name)
-	}
-	return p, nil
+// shutdownHTTP lets requests in flight finish, for at most 5 seconds.
+func shutdownHTTP(hs *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(ctx)
 }
 
 func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 	var toks []httpapi.Token
 	for _, t := range tokens {
-		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token})
+		toks = append(toks, httpapi.Token{Name: t.Name, Token: t.Token, ReadOnly: t.ReadOnly})
 	}
 	srv := httpapi.New(httpapi.Options{
 		Engine: d.engine,
@@ -391,7 +321,7 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 			return policyfile.Marshal(d.engine.Policy())
 		},
 		PolicyPut: func(ctx context.Context, body []byte, by string) (any, error) {
-			p, err := d.applyPolicy(ctx, "request", body, by)
+			p, err := d.policy.Apply(ctx, "request", body, by)
 			if err != nil {
 				return nil, err
 			}
@@ -400,10 +330,11 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 		Heartbeat:     d.heartbeat,
 		Drill:         d.drill,
 		ObserveIngest: d.observeIngest,
+		AckLinks:      d.chans.links,
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
 	d.mountReport(srv)
-	if d.link.sim != nil {
+	if d.modem.sim != nil {
 		d.mountSimPhones(srv)
 	}
 	return srv
@@ -419,62 +350,19 @@ func (d *daemon) health(ctx context.Context) error {
 	return nil
 }
 
-type statusDoc struct {
-	Version  string       `json:"version"`
-	Uptime   string       `json:"uptime"`
-	Demo     bool         `json:"demo,omitempty"`
-	Database dbStatus     `json:"database"`
-	Engine   engineStatus `json:"engine"`
-	Modem    modemStatus  `json:"modem"`
-	Outbox   outboxStatus `json:"outbox"`
-	Policy   any          `json:"policy"`
-	GPIO     any          `json:"gpio,omitempty"`
-	MQTT     any          `json:"mqtt,omitempty"`
-}
-
-type dbStatus struct {
-	Path  string `json:"path"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-}
-
-type engineStatus struct {
-	LastTick string `json:"last_tick"`
-	Open     int    `json:"open_incidents"`
-}
-
-type outboxStatus struct {
-	Depth int `json:"depth"`
-	phone.Stats
-}
-
-func (d *daemon) status(ctx context.Context) statusDoc {
-	s := statusDoc{
-		Version: version,
-		Uptime:  time.Since(d.started).Round(time.Second).String(),
-		Demo:    d.cfg.demo,
-		Modem:   d.link.status(),
-		Engine:  engineStatus{LastTick: d.engine.LastTick().UTC().Format(time.RFC3339Nano)},
-	}
-	s.Database = dbStatus{Path: d.db.Path(), OK: true}
-	if err := d.db.Check(ctx); err != nil {
-		s.Database.OK, s.Database.Error = false, err.Error()
-	}
-	depth, _ := d.db.OutboxDepth(ctx)
-	s.Outbox = outboxStatus{Depth: depth, Stats: d.phone.Stats()}
-	if open, err := d.engine.Incidents(ctx, escalation.IncidentFilter{Open: true, Limit: 100000}); err == nil {
-		s.Engine.Open = len(open)
-	}
-	if _, _, v, err := d.db.CurrentPolicy(ctx); err == nil {
-		s.Policy = v
-	}
+// status is GET /api/v1/status: the document is built by escalation/status
+// from the parts wired here.
+func (d *daemon) status(ctx context.Context) status.Doc {
+	p := status.Parts{Version: version, Started: d.started, Demo: d.cfg.demo, Store: d.db, Engine: d.engine,
+		Modem: d.modem.sup, Device: d.cfg.Modem.Device, Simulated: d.modem.sim != nil, Delivery: d.phone}
 	if d.gpio != nil {
-		s.GPIO = gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()}
+		p.GPIO = func() any { return gpioStatus{Status: d.gpio.Status(), Zones: d.panel.Status()} }
 	}
 	if d.mqtt != nil {
-		s.MQTT = d.mqtt.Status()
+		p.MQTT = func() any { return d.mqtt.Status() }
 	}
-	return s
+	p.Channels = func() []escalation.ChannelHealth { return d.channelStatus(ctx) }
+	return status.Build(ctx, p)
 }
 
 type gpioStatus struct {
@@ -496,36 +384,11 @@ func (d *daemon) press(ctx context.Context, input string, long bool) error {
 	return nil
 }
 
-// healthLight shows Tocsin's own health on the status outputs: steady when
-// all is well, blink codes for a down modem or a failing database. The
-// modem is looked at every second; the database (a write, so it is done
-// sparingly on an SD card) every 30 seconds.
-func (d *daemon) healthLight(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var h device.Health
-	for i := 0; ; i++ {
-		h.ModemDown = !d.link.status().Up
-		h.MQTTDown = d.mqtt != nil && !d.mqtt.Status().Connected
-		if i%30 == 0 {
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			h.DatabaseError = d.db.Ping(pctx) != nil && ctx.Err() == nil
-			cancel()
-		}
-		d.gpio.SetHealth(h)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // mountSimPhones adds the demo's simulated phones: what each number
 // received and a way to reply from it through the simulated modem, exactly
 // as a real reply arrives.
 func (d *daemon) mountSimPhones(srv *httpapi.Server) {
-	sim := d.link.sim
+	sim := d.modem.sim
 	srv.Handle("GET /api/v1/sim/phones", srv.Authenticated(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(sim.Messages())

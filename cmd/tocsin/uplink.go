@@ -47,7 +47,7 @@ func (c *Config) validateUplink(root *yaml.Node) configErrors {
 			bad(fmt.Sprintf("uplink.url %q: want an http:// or https:// URL", u.URL), "url")
 		}
 	default:
-		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || checkAddress(u.Host) != nil {
 			bad(fmt.Sprintf("uplink.host %q: want host:port, such as 8.8.8.8:53 or router.lan:80", u.Host), "host")
 		}
 	}

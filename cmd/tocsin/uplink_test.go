@@ -68,7 +68,7 @@ func TestUplinkConfigErrors(t *testing.T) {
 		{"uplink: {host: router.lan, service: s}", `uplink.host "router.lan": want host:port`},
 		{"uplink: {url: http://a}", "uplink.service is required"},
 		{"uplink: {url: http://a, service: s, interval: 1ms}", "uplink.interval 1ms: too short"},
-		{"uplink: {url: http://a, service: s, colour: red}", "field colour not found"},
+		{"uplink: {url: http://a, service: s, colour: red}", `unknown key "colour" in uplink (known: `},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig("tocsin.yaml", []byte(base+tt.uplink+"\n"))

@@ -1,7 +1,8 @@
 // Package console is Tocsin's web console: the screen a shift lead looks at
-// on the factory LAN to see open incidents and their timelines, who is on
-// call, whether the modem has signal and the sirens are wired, and to
-// acknowledge or resolve with one click.
+// on the factory LAN, often on a phone, to see open incidents, who was
+// paged and how that went (in words), what the engine does next and when,
+// the timelines, who is on call, whether the modem has signal and the
+// sirens are wired, and to acknowledge, resolve or escalate.
 //
 // It is server-rendered html/template with its assets embedded, plus a
 // little plain JavaScript for live updates (Server-Sent Events fed by the
@@ -48,6 +49,10 @@ type Engine interface {
 	// Subscribe calls fn after every change of an incident; cancel stops it.
 	Subscribe(fn func(escalation.Incident)) (cancel func())
 	Policy() *escalation.Policy
+	// NextStep says what the engine will do next for incident id as seen
+	// at now (escalation.NextStep on the incident's state); ok is false
+	// when nothing more will happen.
+	NextStep(ctx context.Context, id int64, now time.Time) (up escalation.Upcoming, ok bool, err error)
 }
 
 // Phones are the demo's simulated phones: what each number received and

@@ -199,7 +199,8 @@ func asTable(title string, xs []any) (table, bool) {
 			}
 		}
 	}
-	// An "id" or "name" column reads best first.
+	// The key column reads best first: "id" or "name", else the zone or
+	// input a row is about.
 	slices.SortStableFunc(cols, func(a, b string) int { return colRank(a) - colRank(b) })
 	t := table{Title: title, Cols: cols}
 	for _, e := range xs {
@@ -219,8 +220,20 @@ func colRank(c string) int {
 	switch c {
 	case "id", "name":
 		return 0
+	case "zone", "input", "output":
+		return 1
 	}
-	return 1
+	return 2
+}
+
+// isKeyColumn reports whether a column holds names from the config (ids,
+// pins, zones), which are shown as written, never translated.
+func isKeyColumn(c string) bool {
+	switch c {
+	case "id", "name", "zone", "input", "output", "pin":
+		return true
+	}
+	return false
 }
 
 func sortedKeys(m map[string]any) []string {

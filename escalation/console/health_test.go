@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func TestBuildHealth(t *testing.T) {
@@ -55,4 +56,39 @@ func FuzzBuildHealth(f *testing.F) {
 			t.Errorf("bars = %d", v.Modem.Bars)
 		}
 	})
+}
+
+// The health page says times in the display zone with its label (not the
+// document's nanosecond ISO), yes and no and known modes in the reader's
+// language, and never translates ids; a table without an id starts with
+// its zone.
+func TestHealthWords(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, jst)
+	for _, tc := range []struct {
+		l                       lang
+		at, yes, mode, idStatus string
+	}{
+		{"en", "08:50:01 JST", "yes", "flashing", "status"},
+		{"ja", "08:50:01 JST", "はい", "点滅", "status"},
+	} {
+		p := &pageData{L: tc.l, Zone: jst, Now: now}
+		if got := p.HV("2026-12-05T23:50:01.123456789Z"); got != tc.at {
+			t.Errorf("%s: a time reads %q, want %q", tc.l, got, tc.at)
+		}
+		if got := p.HV("yes"); got != tc.yes {
+			t.Errorf("%s: yes reads %q, want %q", tc.l, got, tc.yes)
+		}
+		if got := p.HC("mode", "flashing"); got != tc.mode {
+			t.Errorf("%s: mode flashing reads %q, want %q", tc.l, got, tc.mode)
+		}
+		if got := p.HC("id", "status"); got != tc.idStatus {
+			t.Errorf("%s: the output id status reads %q; ids are shown as written", tc.l, got)
+		}
+	}
+	v := buildHealth(map[string]any{"gpio": map[string]any{"zones": []any{
+		map[string]any{"triggered": 1, "siren": "critical", "zone": "line1"}}}})
+	if cols := v.Sections[0].Tables[0].Cols; cols[0] != "zone" {
+		t.Errorf("zones table columns %v, want the zone first", cols)
+	}
 }

@@ -46,6 +46,11 @@ type Engine interface {
 type Token struct {
 	Name  string
 	Token string
+	// ReadOnly tokens may only read: GET and HEAD. Wall displays and
+	// dashboards get one so that a leaked token cannot resolve incidents,
+	// replace the policy or start drills. The auth middleware refuses
+	// every other method with 403; no handler has to remember it.
+	ReadOnly bool
 }
 
 // Options wire optional features in; nil funcs answer 404/501-free defaults
@@ -73,6 +78,9 @@ type Options struct {
 	// ObserveIngest, if set, is told how long each committed event of
 	// every intake (http, pagerduty, alertmanager, grafana) took to ingest.
 	ObserveIngest func(intake string, d time.Duration)
+	// AckLinks, if set, serves the acknowledge links of e-mail, push and
+	// chat at /a/{token} (acklink.go).
+	AckLinks AckLinks
 }
 
 // Server serves the API. Create it with New.
@@ -83,6 +91,9 @@ type Server struct {
 	log    *slog.Logger
 	opts   Options
 	mux    *http.ServeMux
+	// routes lists every pattern registered on mux, in order, so that
+	// tests can walk all of them (the read-only rule is checked on each).
+	routes []string
 }
 
 // New returns a server with every route of SPEC §5 registered.
@@ -94,7 +105,7 @@ func New(o Options) *Server {
 	if o.ObserveIngest != nil {
 		s.ingest = timedIngester{o.Engine, o.ObserveIngest}
 	}
-	api := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.auth(h)) }
+	api := func(pattern string, h http.HandlerFunc) { s.Handle(pattern, s.auth(h)) }
 	api("POST /api/v1/alerts", s.handleAlert)
 	api("GET /api/v1/incidents", s.handleIncidents)
 	api("GET /api/v1/incidents/{id}", s.handleIncident)
@@ -112,17 +123,23 @@ func New(o Options) *Server {
 	api("POST /api/v1/webhooks/grafana/{service}", s.handleGrafana)
 	// PagerDuty-compatible endpoints authenticate by routing key, like
 	// PagerDuty itself, so tools need no extra header.
-	s.mux.HandleFunc("POST /v2/enqueue", s.handlePagerDutyV2)
-	s.mux.HandleFunc("POST /generic/2010-04-15/create_event.json", s.handlePagerDutyV1)
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
-	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
+	s.Handle("POST /v2/enqueue", http.HandlerFunc(s.handlePagerDutyV2))
+	s.Handle("POST /generic/2010-04-15/create_event.json", http.HandlerFunc(s.handlePagerDutyV1))
+	s.Handle("GET /healthz", http.HandlerFunc(s.handleHealthz))
+	if o.AckLinks != nil {
+		s.mountAckLinks(o.AckLinks)
+	}
+	s.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, escalation.NotFoundf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
 	return s
 }
 
 // Handle mounts an extra handler (metrics, console, demo phones).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.routes = append(s.routes, pattern)
+}
 
 // Authenticated wraps h with the bearer-token check of /api/*.
 func (s *Server) Authenticated(h http.HandlerFunc) http.Handler { return s.auth(h) }
@@ -132,54 +149,90 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 type ctxKey struct{}
 
+// caller is who sent a request: the token's (or console user's) name and
+// whether it may only read.
+type caller struct {
+	name     string
+	readOnly bool
+}
+
 // Caller returns the name of the token that authenticated r.
 func Caller(r *http.Request) string {
-	if v, ok := r.Context().Value(ctxKey{}).(string); ok {
-		return v
+	if v, ok := r.Context().Value(ctxKey{}).(caller); ok {
+		return v.name
 	}
 	return ""
 }
 
 // WithCaller returns a request carrying name as the authenticated caller
-// (for the console's cookie sessions).
+// (for the console's cookie sessions). Such a caller may write; the
+// console decides its own roles.
 func WithCaller(r *http.Request, name string) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, name))
+	return withCaller(r, caller{name: name})
 }
 
+func withCaller(r *http.Request, c caller) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+}
+
+// readMethod reports whether a request with method m only reads.
+func readMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
+
+// auth is the one place that decides who may do what on /api/*: a request
+// needs a valid bearer token, and a read-only token may only read. Every
+// write route, including those mounted from cmd with Authenticated, goes
+// through it.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if Caller(r) != "" {
-			h(w, r)
-			return
-		}
-		name, ok := s.Check(r.Header.Get("Authorization"))
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tocsin"`)
-			msg := "missing bearer token: send Authorization: Bearer TOKEN"
-			if r.Header.Get("Authorization") != "" {
-				msg = "invalid bearer token"
+		c, ok := r.Context().Value(ctxKey{}).(caller)
+		if !ok || c.name == "" {
+			t, found := s.lookup(r.Header.Get("Authorization"))
+			if !found {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tocsin"`)
+				msg := "missing bearer token: send Authorization: Bearer TOKEN"
+				if r.Header.Get("Authorization") != "" {
+					msg = "invalid bearer token"
+				}
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+				return
 			}
-			writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+			c = caller{name: t.Name, readOnly: t.ReadOnly}
+		}
+		if c.readOnly && !readMethod(r.Method) {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSON(w, http.StatusForbidden, apiError{
+				Error: fmt.Sprintf("token %q is read-only: it may only read", c.name),
+				Field: "authorization",
+			})
 			return
 		}
-		h(w, WithCaller(r, name))
+		h(w, withCaller(r, c))
 	})
 }
 
 // Check validates an Authorization header value and returns the token name.
 func (s *Server) Check(header string) (string, bool) {
+	t, ok := s.lookup(header)
+	return t.Name, ok
+}
+
+// lookup finds the token an Authorization header value carries.
+func (s *Server) lookup(header string) (Token, bool) {
 	tok, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || tok == "" {
-		return "", false
+		return Token{}, false
 	}
-	name, found := "", false
+	var (
+		match Token
+		found bool
+	)
 	for _, t := range s.opts.Tokens {
 		// Compare every token in constant time so timing tells nothing.
 		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(tok)) == 1 && !found {
-			name, found = t.Name, true
+			match, found = t, true
 		}
 	}
-	return name, found
+	return match, found
 }
 
 type apiError struct {
@@ -214,6 +267,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case escalation.Unavailable:
 		return http.StatusServiceUnavailable
+	case escalation.Gone:
+		return http.StatusGone
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusServiceUnavailable
@@ -293,7 +348,7 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Service = q.Get("service")
 	var err error
-	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1, 100000); err != nil {
+	if f.Limit, err = limitParam(q.Get("limit")); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -301,12 +356,68 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if v := q.Get("before"); v != "" {
+		if f.Before, err = strconv.ParseInt(strings.TrimPrefix(v, "#"), 10, 64); err != nil || f.Before <= 0 {
+			writeError(w, escalation.Invalidf("before", "before must be an incident id (the last id of the previous page), not %q", v))
+			return
+		}
+	}
 	incs, err := s.engine.Incidents(r.Context(), f)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, incs)
+	if len(incs) == f.Limit {
+		// A full page: tell the client where the next one starts.
+		next := r.URL.Query()
+		next.Del("offset")
+		next.Set("before", strconv.FormatInt(incs[len(incs)-1].ID, 10))
+		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", r.URL.Path, next.Encode()))
+	}
+	writeJSONList(w, incs)
+}
+
+// List sizes of GET /api/v1/incidents. The maximum bounds what one
+// request costs the daemon (a page of 1,000 incidents is about 1 MB of
+// JSON); longer histories are read page by page.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// limitParam reads a list's limit: DefaultListLimit when absent, a 400
+// naming MaxListLimit when above it.
+func limitParam(v string) (int, error) {
+	if v == "" {
+		return DefaultListLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, escalation.Invalidf("limit", "limit must be a whole number from 1 to %d, not %q", MaxListLimit, v)
+	}
+	if n > MaxListLimit {
+		return 0, escalation.Invalidf("limit", "limit %d is above the maximum of %d", n, MaxListLimit)
+	}
+	return n, nil
+}
+
+// writeJSONList writes a JSON array one element at a time, so that a
+// page costs the encoder one element's buffer, not a copy of the page.
+func writeJSONList[T any](w http.ResponseWriter, items []T) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	io.WriteString(w, "[")
+	for i := range items {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if enc.Encode(items[i]) != nil {
+			return
+		}
+	}
+	io.WriteString(w, "]\n")
 }
 
 func intParam(v, name string, def, lo, hi int) (int, error) {

@@ -2,6 +2,8 @@ package mqttapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,8 +42,12 @@ type Status struct {
 	Received    uint64     `json:"received"`     // messages taken from the broker
 	Committed   uint64     `json:"committed"`    // alerts and commands committed
 	BadPayloads uint64     `json:"bad_payloads"` // rejected, logged and acknowledged
-	Published   uint64     `json:"published"`    // incident states published
-	Connects    uint64     `json:"connects"`
+	// Repeats are redeliveries (DUP) of messages committed before the
+	// daemon stopped without acknowledging them: acknowledged, not
+	// counted again.
+	Repeats   uint64 `json:"repeats"`
+	Published uint64 `json:"published"` // incident states published
+	Connects  uint64 `json:"connects"`
 }
 
 // Tuning. The shard count bounds how many messages are committed at once
@@ -92,7 +98,7 @@ type Client struct {
 	lastErrAt time.Time
 	pending   map[int64]escalation.Incident // latest unpublished state per incident
 
-	received, committed, bad, published, connects atomic.Uint64
+	received, committed, bad, repeats, published, connects atomic.Uint64
 }
 
 // New returns a client for cfg that commits through inc. cfg should have
@@ -136,6 +142,7 @@ func (c *Client) Status() Status {
 		Received:    c.received.Load(),
 		Committed:   c.committed.Load(),
 		BadPayloads: c.bad.Load(),
+		Repeats:     c.repeats.Load(),
 		Published:   c.published.Load(),
 		Connects:    c.connects.Load(),
 	}
@@ -389,8 +396,14 @@ func (c *Client) handle(ctx context.Context, m mqtt.Message) bool {
 		}
 		var ev escalation.Event
 		if ev, err = decodeAlert(sub, topic, m.Payload()); err == nil {
+			ev.Message = c.intakeMessage(m)
 			err = commit(ctx, c, func(ctx context.Context) error {
-				_, err := c.inc.Ingest(ctx, ev)
+				res, err := c.inc.Ingest(ctx, ev)
+				if err == nil && res.Repeat {
+					c.repeats.Add(1)
+					c.log.Info("mqtt: redelivered message was committed before; acknowledged, not counted again",
+						"topic", topic, "packet_id", m.MessageID(), "incident", res.IncidentID)
+				}
 				return err
 			})
 		}
@@ -405,6 +418,28 @@ func (c *Client) handle(ctx context.Context, m mqtt.Message) bool {
 	c.bad.Add(1)
 	c.log.Warn("mqtt: message rejected", "topic", topic, "reason", err.Error(), "field", escalation.FieldOf(err))
 	return true
+}
+
+// intakeMessage identifies a QoS 1 delivery for the store, which commits
+// it at most once (escalation.IntakeMessage): the slot is the broker, our
+// session (client id) and the packet id; the hash covers topic and
+// payload; DUP marks the broker's redelivery of a message it sent before
+// and got no PUBACK for, which is the only case that can repeat a commit
+// (the daemon stopped between the commit and the PUBACK). QoS 0 messages
+// are never redelivered and carry none.
+func (c *Client) intakeMessage(m mqtt.Message) escalation.IntakeMessage {
+	if m.Qos() == 0 {
+		return escalation.IntakeMessage{}
+	}
+	h := sha256.New()
+	h.Write([]byte(m.Topic()))
+	h.Write([]byte{0})
+	h.Write(m.Payload())
+	return escalation.IntakeMessage{
+		Slot:        fmt.Sprintf("mqtt|%s|%s|%d", c.cfg.Broker, c.cfg.ClientID, m.MessageID()),
+		Hash:        hex.EncodeToString(h.Sum(nil)[:16]),
+		Redelivered: m.Duplicate(),
+	}
 }
 
 // heartbeat returns the heartbeat id a topic beats, or "".
@@ -542,3 +577,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Connected reports whether the broker connection is up (the status light).
+func (c *Client) Connected() bool { return c.Status().Connected }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -32,6 +33,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embeddedBroker, error) {
 	srv := mochi.New(&mochi.Options{
 		Logger:       log.With("component", "mqtt-broker"),
 		InlineClient: false,
+		Capabilities: embeddedCapabilities(),
 	})
 	switch {
 	case cfg.Username != "" && cfg.Password != "":
@@ -66,6 +68,23 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embeddedBroker, error) {
 }
 
 func (b *embeddedBroker) close() { b.srv.Close() }
+
+// embeddedCapabilities are mochi's defaults with its two queue limits
+// raised to the protocol's own: a client may have at most 65,535 QoS 1
+// messages unacknowledged (one per packet id). With the defaults (8,192
+// each) mochi drops, for good, a message already accepted from a PLC
+// when Tocsin's session has 8,192 waiting: during an alarm storm that
+// Tocsin commits more slowly than it arrives, or while its client
+// reconnects. Drops are now only possible beyond 65,535 waiting messages,
+// where no broker can hand out another packet id. The price is memory:
+// mochi sizes each client's write queue up front (65,535 pointers, about
+// 512 kB per connected client).
+func embeddedCapabilities() *mochi.Capabilities {
+	c := mochi.NewDefaultServerCapabilities()
+	c.MaximumInflight = math.MaxUint16
+	c.MaximumClientWritesPending = math.MaxUint16
+	return c
+}
 
 // credentials admits clients presenting the configured username and
 // password (compared in constant time) and lets them use every topic.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -68,4 +70,73 @@ func TestEmbeddedBrokerLoopback(t *testing.T) {
 	waitStatus(t, c, "connected", func(st Status) bool { return st.Connected })
 	obs := newObserver(t, addr, "tocsin/status")
 	obs.waitFor(t, "retained online status", func(m mqtt.Message) bool { return string(m.Payload()) == "online" && m.Retained() })
+}
+
+// TestEmbeddedBrokerHoldsTocsinsQueue: while Tocsin's session is away, the
+// embedded broker keeps every QoS 1 alarm published for it, beyond
+// mochi's default limit of 8,192 (which dropped the rest for good), and
+// delivers them all when the session comes back.
+func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("publishes 10,000 messages")
+	}
+	cfg := testConfig("", "tocsin")
+	cfg.Broker, cfg.EmbeddedListen = Embedded, fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	b, err := startEmbedded(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	url := "tcp://" + b.dialAddr
+
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		all  = make(chan struct{})
+	)
+	const n = 10_000
+	session := func() mqtt.Client {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("tocsin").SetCleanSession(false).
+			SetAutoReconnect(false).SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[string(m.Payload())] = true
+			if len(seen) == n {
+				close(all)
+			}
+		}))
+		if tok := c.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
+			t.Fatalf("connect: %v", tok.Error())
+		}
+		return c
+	}
+	tocsin := session()
+	if tok := tocsin.Subscribe("plc/#", 1, nil); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	tocsin.Disconnect(100) // away, as during a reconnect
+
+	plc := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("plc"))
+	if tok := plc.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
+		t.Fatalf("plc connect: %v", tok.Error())
+	}
+	defer plc.Disconnect(100)
+	var last mqtt.Token
+	for i := range n {
+		last = plc.Publish("plc/line1", 1, false, fmt.Sprintf(`{"summary":"alarm %d"}`, i))
+	}
+	if !last.WaitTimeout(time.Minute) || last.Error() != nil {
+		t.Fatalf("publish: %v", last.Error())
+	}
+
+	back := session()
+	defer back.Disconnect(100)
+	select {
+	case <-all:
+	case <-time.After(time.Minute):
+		mu.Lock()
+		got := len(seen)
+		mu.Unlock()
+		t.Fatalf("the session got %d of %d queued alarms", got, n)
+	}
 }

@@ -4,13 +4,18 @@
 // It owns the outbox worker: the single goroutine that takes queued
 // notifications from the store (most severe first), folds several pages to
 // one person into a digest, sends them through the modem and records each
-// outcome. Incoming SMS are stored before the modem deletes them and acted
-// on from the store, so a reply survives a crash at any point.
+// outcome. Each outcome follows the delivery contract of escalation
+// (delivery.go), decided by ClassifySMS and ClassifyCall: a modem that is
+// down or starting is not an attempt — the worker does not claim while it
+// is not up, hands back what it claimed when the modem went away under a
+// send, and is woken by the modem supervisor the moment the modem is up.
+// Incoming SMS are stored before the modem deletes them and acted on from
+// the store by one inbox goroutine (inbox.go), so a reply survives a crash
+// at any point and is acted on once.
 package phone
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -24,9 +29,16 @@ import (
 	"github.com/tocsin-relay/tocsin/modem"
 )
 
-// Modem sends SMS. *modem.Modem implements it.
+// Modem sends SMS and says when it can. *modem.Supervisor implements it.
 type Modem interface {
 	SendSMS(ctx context.Context, number, text string) ([]int, error)
+	// Ready returns a channel that is closed while the modem is up: the
+	// worker's wake-up after an outage or at start.
+	Ready() <-chan struct{}
+	// Changed returns a channel closed at the modem's next state change.
+	Changed() <-chan struct{}
+	// State says why the modem is not up (State.Reason).
+	State() modem.State
 }
 
 // Outbox is the store's notification queue.
@@ -34,14 +46,13 @@ type Outbox interface {
 	Claim(ctx context.Context, ch escalation.Channel, perMinute int, now time.Time) ([]escalation.Notification, error)
 	Finish(ctx context.Context, ids []int64, o escalation.Outcome, now time.Time) error
 	RequeueInterrupted(ctx context.Context, now time.Time) (int, error)
+	// Release hands claimed messages back uncounted (verdict Wait); note
+	// goes on the timeline the first time a message waits.
+	Release(ctx context.Context, ids []int64, note string, retryAt, now time.Time) error
+	// NoteWaiting notes on the timeline, once per message, that queued
+	// messages wait for the channel, without claiming them.
+	NoteWaiting(ctx context.Context, ch escalation.Channel, note string, now time.Time) (int, error)
 	NextRetry(ctx context.Context) (time.Time, bool, error)
-}
-
-// Inbox is the store's received-SMS table.
-type Inbox interface {
-	SaveReceived(ctx context.Context, m escalation.ReceivedSMS) (dup bool, err error)
-	Unprocessed(ctx context.Context) ([]escalation.ReceivedSMS, error)
-	MarkReceived(ctx context.Context, ids []int64, status, contactID, result string) error
 }
 
 // Engine is what replies and delivery failures act on.
@@ -59,7 +70,8 @@ type Options struct {
 	// PerMinute limits SMS per number per minute; pages beyond it wait and
 	// are folded into the next digest. Default 3.
 	PerMinute int
-	// MaxAttempts before a message is given up. Default 4.
+	// MaxAttempts before a message is given up. Default 4. Only attempts
+	// count (verdict Retry): waiting for the modem does not.
 	MaxAttempts int
 	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
 	RingTimeout time.Duration
@@ -79,8 +91,9 @@ type Phone struct {
 
 	wake      chan struct{}
 	wakeVoice chan struct{}
-	reports   Reports     // nil: delivery reports are not recorded
-	reportQ   reportQueue // from the URC dispatcher to reportLoop
+	wakeInbox chan struct{} // a received SMS was stored (inbox.go)
+	reports   Reports       // nil: delivery reports are not recorded
+	reportQ   reportQueue   // from the URC dispatcher to reportLoop
 
 	ringMu     sync.Mutex // guards lastRing, lastRingAt
 	lastRing   string
@@ -102,7 +115,7 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
-		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1),
 		reports: o.Reports, reportQ: reportQueue{wake: make(chan struct{}, 1)}}
 }
 
@@ -119,11 +132,7 @@ func (p *Phone) Wake() {
 }
 
 // Stats reports delivery counters for /api/v1/status.
-type Stats struct {
-	Sent      int64  `json:"sent"`
-	Failed    int64  `json:"failed"`
-	LastError string `json:"last_error,omitempty"`
-}
+type Stats = escalation.DeliveryStats
 
 // Stats returns delivery counters.
 func (p *Phone) Stats() Stats {
@@ -135,17 +144,21 @@ func (p *Phone) Stats() Stats {
 }
 
 // Run sends queued messages until ctx ends. Messages a crash left half-sent
-// are queued again first, and replies stored but not yet acted on are
-// processed.
+// are queued again first. Run also owns the inbox goroutine (inbox.go), the
+// only one that acts on received SMS, starting with replies stored but not
+// yet acted on.
 func (p *Phone) Run(ctx context.Context) error {
 	if n, err := p.outbox.RequeueInterrupted(ctx, time.Now()); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("messages interrupted by a restart queued again", "count", n)
 	}
-	if err := p.ProcessInbox(ctx); err != nil {
-		p.log.Error("process stored replies", "err", err)
-	}
+	inboxDone := make(chan struct{})
+	defer func() { <-inboxDone }()
+	go func() {
+		defer close(inboxDone)
+		p.inboxLoop(ctx)
+	}()
 	reportsDone := make(chan struct{})
 	defer func() { <-reportsDone }()
 	go func() {
@@ -160,15 +173,24 @@ func (p *Phone) Run(ctx context.Context) error {
 			p.callLoop(ctx, caller)
 		}()
 	}
+	var w waiter
 	for {
-		if ctx.Err() != nil {
+		if !p.awaitModem(ctx, escalation.SMS, p.wake) {
 			return nil
 		}
-		busy, err := p.sendOne(ctx)
+		busy, err := p.sendOne(ctx, &w)
 		if err != nil {
 			p.log.Error("outbox", "err", err)
 		}
 		if busy {
+			continue
+		}
+		if w.waiting {
+			// The modem could not send: wait for it (a pause at most,
+			// cut short by its going down and coming back).
+			if !w.pause(ctx, p.modem) {
+				return nil
+			}
 			continue
 		}
 		wait := time.Minute
@@ -187,12 +209,84 @@ func (p *Phone) Run(ctx context.Context) error {
 	}
 }
 
+// awaitModem returns once the modem is up (at once when it is), false if
+// ctx ended first. It is the supervisor's wake-up, not a poll: nothing is
+// claimed, and so nothing counted, while there is no modem. Meanwhile each
+// page that becomes ready to leave on ch (at start, and at every wake of
+// the outbox) gets one timeline line saying it waits for the modem.
+func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-chan struct{}) bool {
+	select {
+	case <-p.modem.Ready():
+		return true
+	default:
+	}
+	for {
+		note := "page waiting for the modem: " + p.modem.State().Reason
+		if n, err := p.outbox.NoteWaiting(ctx, ch, strings.TrimSuffix(note, ": "), time.Now()); err != nil {
+			p.log.Error("outbox", "err", err)
+		} else if n > 0 {
+			p.log.Warn("pages wait for the modem", "channel", ch, "count", n)
+		}
+		select {
+		case <-p.modem.Ready():
+			return true
+		case <-wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// waiter paces a worker after a send the modem could not make (verdict
+// Wait) while the supervisor still says the modem is up (it has not noticed
+// yet, or the modem is up but not registered). The pause grows from 1s to
+// 30s and ends early when the modem's state changes; after a real attempt
+// it starts over. Each worker goroutine owns its waiter.
+type waiter struct {
+	waiting bool
+	next    time.Duration
+}
+
+// wait records a Wait verdict.
+func (w *waiter) wait() {
+	w.waiting = true
+	w.next = min(max(2*w.next, time.Second), 30*time.Second)
+}
+
+// done records a send that was an attempt (or needed no modem).
+func (w *waiter) done() { w.waiting, w.next = false, 0 }
+
+// pause sleeps w.next or until the modem goes down (the worker then waits
+// for it to come back in awaitModem), whichever is first; false if ctx
+// ended.
+func (w *waiter) pause(ctx context.Context, m Modem) bool {
+	t := time.NewTimer(w.next)
+	defer t.Stop()
+	for {
+		changed := m.Changed()
+		select {
+		case <-m.Ready():
+		default:
+			return true // down now: its coming back is the wake-up (awaitModem)
+		}
+		select {
+		case <-t.C:
+			return true
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // sendOne claims and sends one SMS (or digest). It reports whether it did
-// anything, so the caller loops until the queue is empty.
-func (p *Phone) sendOne(ctx context.Context) (bool, error) {
+// anything, so the caller loops until the queue is empty; w says whether the
+// modem made it wait.
+func (p *Phone) sendOne(ctx context.Context, w *waiter) (bool, error) {
 	now := time.Now()
 	batch, err := p.outbox.Claim(ctx, escalation.SMS, p.opts.PerMinute, now)
 	if err != nil || len(batch) == 0 {
+		w.waiting = false // nothing to wait with: idle until woken
 		return false, err
 	}
 	first := batch[0]
@@ -212,6 +306,7 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	refs, err := p.modem.SendSMS(ctx, first.Number, text)
 	now = time.Now()
 	if err == nil {
+		w.done()
 		p.sent.Add(1)
 		ref := joinInts(refs)
 		err := p.outbox.Finish(ctx, ids, escalation.Outcome{
@@ -228,14 +323,16 @@ func (p *Phone) sendOne(ctx context.Context) (bool, error) {
 	}
 	msg := err.Error()
 	p.lastErr.Store(&msg)
-	retry := first.Attempts < p.opts.MaxAttempts && modem.Temporary(err)
-	var cms *modem.CMSError
-	if errors.As(err, &cms) && cms.Code == 500 {
-		// "Unknown error" may mean the SMS left anyway. The modem has
-		// already retried it once; sending it again could page twice.
-		retry = false
+	verdict := ClassifySMS(err)
+	if verdict == escalation.Wait {
+		// Not an attempt: the rows go back uncounted and leave when the
+		// modem is up again, folded with whatever queued meanwhile.
+		w.wait()
+		p.log.Warn("SMS waits for the modem", "to", first.Number, "covers", len(batch), "err", err)
+		return false, p.outbox.Release(ctx, ids, fmt.Sprintf("SMS to %s waiting for the modem: %s", who, msg), time.Time{}, now)
 	}
-	if retry {
+	w.done()
+	if verdict == escalation.Retry && first.Attempts < p.opts.MaxAttempts {
 		backoff := time.Duration(1<<min(first.Attempts, 6)) * time.Second
 		p.log.Warn("SMS failed, will retry", "to", first.Number, "attempt", first.Attempts, "err", err)
 		return true, p.outbox.Finish(ctx, ids, escalation.Outcome{
@@ -303,66 +400,4 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
-}
-
-// HandleSMS is the modem's handler for a received SMS: it stores the
-// message (the modem deletes it only after this returns nil) and then acts
-// on every complete message in the inbox.
-func (p *Phone) HandleSMS(ctx context.Context, msg modem.InboundSMS) error {
-	r := escalation.ReceivedSMS{
-		ReceivedAt: time.Now(),
-		Number:     msg.From,
-		Text:       msg.Text,
-		PDU:        msg.PDU,
-		SentAt:     msg.SentAt,
-	}
-	if msg.Concat != nil {
-		r.ConcatRef, r.ConcatTotal, r.ConcatSeq = msg.Concat.Ref, msg.Concat.Total, msg.Concat.Seq
-	}
-	if msg.DecodeErr != nil {
-		r.Text = ""
-		p.log.Warn("undecodable SMS stored", "from", msg.From, "err", msg.DecodeErr)
-	}
-	dup, err := p.inbox.SaveReceived(ctx, r)
-	if err != nil {
-		return err
-	}
-	if dup {
-		return nil // seen before a crash; already stored
-	}
-	if err := p.ProcessInbox(ctx); err != nil {
-		p.log.Error("process replies", "err", err)
-	}
-	return nil
-}
-
-// ProcessInbox acts on every stored, complete, unprocessed SMS.
-func (p *Phone) ProcessInbox(ctx context.Context) error {
-	msgs, err := p.inbox.Unprocessed(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		res, err := p.engine.Reply(ctx, m.Number, m.Text, "sms")
-		if err != nil {
-			return err
-		}
-		status, result := "processed", ""
-		switch {
-		case !res.Known:
-			status, result = "ignored", "unknown sender"
-			p.log.Warn("SMS from unknown number ignored", "from", m.Number, "text", m.Text)
-		case res.Err != nil:
-			result = "not understood: " + res.Err.Error()
-			p.log.Info("SMS reply not understood", "from", m.Number, "contact", res.Contact.ID, "text", m.Text)
-		default:
-			result = fmt.Sprintf("%s %v", res.Reply.Action, res.IDs)
-			p.log.Info("SMS reply", "from", m.Number, "contact", res.Contact.ID, "action", res.Reply.Action, "incidents", res.IDs)
-		}
-		if err := p.inbox.MarkReceived(ctx, m.PartIDs, status, res.Contact.ID, result); err != nil {
-			return err
-		}
-		p.Wake()
-	}
-	return nil
 }

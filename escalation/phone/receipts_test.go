@@ -19,6 +19,7 @@ import (
 // network stands in for the modem at the edge: it takes every SMS, gives
 // it the next reference, and keeps what was sent.
 type network struct {
+	alwaysUp
 	mu   sync.Mutex
 	ref  int
 	sent []string // numbers, in order

@@ -23,16 +23,26 @@ type Callbacks interface {
 
 // callLoop places queued calls one at a time until ctx ends. It runs
 // beside the SMS loop: the modem interleaves SMS with a call in progress.
+// Like the SMS loop it claims nothing while the modem is not up, and a call
+// the modem could not place waits for it uncounted, keeping its place in the
+// queue (most severe, then oldest, first).
 func (p *Phone) callLoop(ctx context.Context, caller Caller) {
+	var w waiter
 	for {
-		if ctx.Err() != nil {
+		if !p.awaitModem(ctx, escalation.Voice, p.wakeVoice) {
 			return
 		}
-		busy, err := p.callOne(ctx, caller)
+		busy, err := p.callOne(ctx, caller, &w)
 		if err != nil {
 			p.log.Error("voice outbox", "err", err)
 		}
 		if busy {
+			continue
+		}
+		if w.waiting {
+			if !w.pause(ctx, p.modem) {
+				return
+			}
 			continue
 		}
 		select {
@@ -61,9 +71,10 @@ func speech(inc escalation.Incident) string {
 // acknowledgement by itself (voicemail answers too): only the keys 4 and 6
 // act. A call nobody took (busy, no answer, rejected) moves the incident on
 // to its next level at once.
-func (p *Phone) callOne(ctx context.Context, caller Caller) (bool, error) {
+func (p *Phone) callOne(ctx context.Context, caller Caller, w *waiter) (bool, error) {
 	batch, err := p.outbox.Claim(ctx, escalation.Voice, 0, time.Now())
 	if err != nil || len(batch) == 0 {
+		w.waiting = false // nothing to wait with: idle until woken
 		return false, err
 	}
 	n := batch[0]
@@ -118,7 +129,14 @@ func (p *Phone) callOne(ctx context.Context, caller Caller) (bool, error) {
 		}
 		msg := err.Error()
 		p.lastErr.Store(&msg)
-		retry := n.Attempts < p.opts.MaxAttempts && modem.Temporary(err)
+		verdict := ClassifyCall(err)
+		if verdict == escalation.Wait {
+			w.wait()
+			p.log.Warn("call waits for the modem", "to", n.Number, "incident", inc.ID, "err", err)
+			return false, p.outbox.Release(ctx, []int64{n.ID}, fmt.Sprintf("call to %s waiting for the modem: %s", who, msg), time.Time{}, now)
+		}
+		w.done()
+		retry := verdict == escalation.Retry && n.Attempts < p.opts.MaxAttempts
 		o := escalation.Outcome{Status: escalation.Failed, Error: msg,
 			Timeline: fmt.Sprintf("call to %s failed: %s", who, msg)}
 		if retry {
@@ -133,6 +151,7 @@ func (p *Phone) callOne(ctx context.Context, caller Caller) (bool, error) {
 		}
 		return true, nil
 	}
+	w.done()
 	p.engine.AddTimeline(ctx, inc.ID, entries...)
 	mu.Lock()
 	did := acted

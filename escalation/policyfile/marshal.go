@@ -20,6 +20,7 @@ var flowTypes = map[reflect.Type]bool{
 	reflect.TypeFor[escalation.Target]():      true,
 	reflect.TypeFor[escalation.Heartbeat]():   true,
 	reflect.TypeFor[escalation.Maintenance](): true,
+	reflect.TypeFor[escalation.Webhook]():     true,
 }
 
 // Marshal writes p as YAML in the layout of SPEC §4: block style, with

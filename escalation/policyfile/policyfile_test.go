@@ -75,7 +75,7 @@ func TestBadExamples(t *testing.T) {
 }
 
 func TestGoodExamples(t *testing.T) {
-	for _, f := range []string{"testdata/good-spec.yaml", "testdata/good-spec.json", "../testdata/demo-policy.yaml"} {
+	for _, f := range []string{"testdata/good-spec.yaml", "testdata/good-spec.json", "testdata/good-channels.yaml", "../testdata/demo-policy.yaml"} {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			p, err := Load(f, readFile(t, f))
 			if err != nil {

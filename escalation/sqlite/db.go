@@ -63,6 +63,10 @@ type job struct {
 // never holds the write lock for long.
 const maxBatch = 512
 
+// maxLinger bounds how long the writer waits for more writes to join a
+// batch under load; an fsync costs several times as much.
+const maxLinger = time.Millisecond
+
 // Open opens (creating if needed) the database at path, runs migrations
 // and starts the writer. Close releases it.
 func Open(ctx context.Context, path string) (*DB, error) {
@@ -179,10 +183,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // jobs of a batch share one transaction and one commit. If any job fails,
 // the batch is rolled back and each job runs again in a transaction of its
 // own, so one bad job never undoes the others. Every job is answered only
-// after its transaction committed (or failed).
+// after its transaction committed (or failed). Under concurrent load the
+// writer waits up to maxLinger for as many jobs as its previous batch had:
+// the callers that commit answered are on their way back, and one fsync
+// for all of them beats two for half each.
 func (db *DB) writer() {
 	defer close(db.done)
 	batch := make([]*job, 0, maxBatch)
+	last := 0 // size of the previous batch
+	linger := time.NewTimer(0)
+	<-linger.C
 	for {
 		select {
 		case <-db.stop:
@@ -200,6 +210,30 @@ func (db *DB) writer() {
 				break collect
 			}
 		}
+		// Under concurrent load (the previous batch shared its commit),
+		// the writers answered by that commit are already on their way
+		// back: wait a moment for as many, so that one fsync serves them
+		// all instead of every other commit carrying half of them. On a
+		// quiet day batches hold one write each, and nothing waits.
+		if last > 1 && len(batch) < last {
+			linger.Reset(maxLinger)
+		wait:
+			for len(batch) < last {
+				select {
+				case j := <-db.jobs:
+					batch = append(batch, j)
+				case <-linger.C:
+					break wait
+				}
+			}
+			if !linger.Stop() {
+				select {
+				case <-linger.C:
+				default:
+				}
+			}
+		}
+		last = len(batch)
 		if len(batch) == 1 || !db.runTogether(batch) {
 			for _, j := range batch {
 				j.err <- db.runAlone(j)

@@ -13,13 +13,9 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
-// PolicyVersion describes one applied policy.
-type PolicyVersion struct {
-	Version   int64     `json:"version"`
-	AppliedAt time.Time `json:"applied_at"`
-	AppliedBy string    `json:"applied_by"`
-	Hash      string    `json:"hash"`
-}
+// PolicyVersion describes one applied policy (the domain's type, so the
+// policy lifecycle in escalation/policyfile can name it).
+type PolicyVersion = escalation.PolicyVersion
 
 // ApplyPolicy stores p as a new version unless it is identical (same hash)
 // to the current one. source is the YAML as written by its author. The

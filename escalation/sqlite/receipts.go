@@ -91,13 +91,14 @@ func (db *DB) ReportedPage(ctx context.Context, number string, ref int) (p escal
 	return p, err == nil && len(p.OutboxIDs) > 0, wrapErr("reported page", err)
 }
 
-type querier interface {
+// rowsQuerier is the read pool or a transaction.
+type rowsQuerier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
 // sentPage gathers the outbox rows one SMS carried: every row whose part
 // with this recipient and reference was sent at sentAt.
-func (db *DB) sentPage(ctx context.Context, q querier, key string, ref int, sentAt int64) (escalation.SentPage, error) {
+func (db *DB) sentPage(ctx context.Context, q rowsQuerier, key string, ref int, sentAt int64) (escalation.SentPage, error) {
 	p := escalation.SentPage{Ref: ref, SentAt: fromMS(sentAt)}
 	rows, err := q.QueryContext(ctx, `SELECT o.id, o.contact_id, o.number, o.level FROM sms_parts s
 		JOIN outbox o ON o.id = s.outbox_id

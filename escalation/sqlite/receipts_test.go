@@ -15,7 +15,7 @@ import (
 func sendPage(t *testing.T, db *sqlite.DB, key, number, refs string, now time.Time) int64 {
 	t.Helper()
 	ctx := context.Background()
-	res, err := db.Ingest(ctx, trigger(key, escalation.SevCritical), 0, now)
+	res, err := db.Ingest(ctx, trigger(key, escalation.SevCritical), 0, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

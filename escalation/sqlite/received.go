@@ -3,9 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"github.com/tocsin-relay/tocsin/escalation"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
 )
 
 // SaveReceived stores an incoming SMS. A message seen before (same number
@@ -151,4 +154,46 @@ func (db *DB) Received(ctx context.Context, limit int) ([]escalation.ReceivedSMS
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// ExpireParts gives up on multi-part messages whose parts were received
+// before before and are still incomplete: each such part is marked ignored
+// with the result "expired", so it is acted on never and no longer read by
+// Unprocessed. It returns the expired parts, for the log.
+func (db *DB) ExpireParts(ctx context.Context, before time.Time) ([]escalation.ReceivedSMS, error) {
+	var out []escalation.ReceivedSMS
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.Query(`SELECT id, received_at, number, text, COALESCE(concat_ref, 0), COALESCE(concat_total, 0),
+			COALESCE(concat_seq, 0) FROM received_sms WHERE status = 'part' AND received_at < ? ORDER BY id`, ms(before))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				m    escalation.ReceivedSMS
+				recv int64
+			)
+			if err := rows.Scan(&m.ID, &recv, &m.Number, &m.Text, &m.ConcatRef, &m.ConcatTotal, &m.ConcatSeq); err != nil {
+				rows.Close()
+				return err
+			}
+			m.ReceivedAt = fromMS(recv)
+			out = append(out, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, m := range out {
+			out[i].Status = "ignored"
+			out[i].Result = fmt.Sprintf("expired: part %d of %d, the rest never arrived", m.ConcatSeq, m.ConcatTotal)
+			if _, err := tx.Exec(`UPDATE received_sms SET status = 'ignored', result = ? WHERE id = ?`,
+				out[i].Result, m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, wrapErr("expire sms parts", err)
 }

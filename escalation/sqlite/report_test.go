@@ -26,7 +26,7 @@ func (r *reportDB) incident(service, key string, at time.Time, drill bool) int64
 		intake = escalation.DrillIntake
 	}
 	res, err := r.db.Ingest(context.Background(), escalation.Event{Service: service, DedupKey: key, Summary: key,
-		Action: escalation.Trigger, Intake: intake}, 0, at)
+		Action: escalation.Trigger, Intake: intake}, 0, at, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}

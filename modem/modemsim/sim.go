@@ -96,13 +96,25 @@ type Sim struct {
 	cmee     int
 	cmgf     int
 	silent   bool
-	failNext int
-	mr       int
-	store    map[int]*stored
-	partial  map[string][]SentPart // concatenated parts by destination and reference
-	history  []SentSMS
-	messages []PhoneMessage
-	commands []string
+	failNext int // +CMS ERROR code for the next failCount sends
+	// failCount is how many sends still fail with failNext.
+	failCount int
+	// hold, when set, holds every AT+CMGS answer until it is closed
+	// (HoldSends).
+	hold chan struct{}
+	held chan struct{} // told when an answer starts being held
+	// unplugged: UnplugFor's window; the sim is deaf and the line is
+	// hung up again whenever a client opens it.
+	unplugged bool
+	// answerDelay is how long every command takes before its answer
+	// (SetAnswerDelay).
+	answerDelay time.Duration
+	mr          int
+	store       map[int]*stored
+	partial     map[string][]SentPart // concatenated parts by destination and reference
+	history     []SentSMS
+	messages    []PhoneMessage
+	commands    []string
 	// onCommand, if set, sees every command line as it arrives (benchmarks
 	// time the serial line with it).
 	onCommand   func(line string, at time.Time)
@@ -205,7 +217,7 @@ func (s *Sim) Stored() []int {
 // FailNextSend makes the next AT+CMGS answer "+CMS ERROR: <cmsCode>".
 func (s *Sim) FailNextSend(cmsCode int) {
 	s.mu.Lock()
-	s.failNext = cmsCode
+	s.failNext, s.failCount = cmsCode, 1
 	s.mu.Unlock()
 }
 
@@ -365,7 +377,7 @@ type conn struct {
 func (c *conn) input(ctx context.Context, data []byte) {
 	s := c.s
 	s.mu.Lock()
-	silent, echo := s.silent || s.booting, s.echo
+	silent, echo := s.silent || s.booting || s.unplugged, s.echo
 	s.mu.Unlock()
 	if silent {
 		c.line = c.line[:0]
@@ -416,7 +428,7 @@ func (c *conn) input(ctx context.Context, data []byte) {
 		// A command may have switched echo off or rebooted the module.
 		s.mu.Lock()
 		echo = s.echo
-		deaf := s.silent || s.booting
+		deaf := s.silent || s.booting || s.unplugged
 		s.mu.Unlock()
 		if deaf {
 			c.line, c.pduLen = c.line[:0], 0
@@ -482,10 +494,13 @@ const imei = "867584030012344"
 func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 	s.mu.Lock()
 	s.commands = append(s.commands, line)
-	hook := s.onCommand
+	hook, slow := s.onCommand, s.answerDelay
 	s.mu.Unlock()
 	if hook != nil {
 		hook(line, time.Now())
+	}
+	if slow > 0 {
+		time.Sleep(slow) // a slow module: the Serve goroutine is the module
 	}
 	up := strings.ToUpper(line)
 	if !strings.HasPrefix(up, "AT") {
@@ -690,8 +705,19 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 		}
 	}
 	s.mu.Lock()
-	delay, simFailure, reg := s.sendDelay, s.simFailure, s.reg
+	delay, simFailure, reg, hold, held := s.sendDelay, s.simFailure, s.reg, s.hold, s.held
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return
+		}
+	}
 	if simFailure {
 		s.cmsError(w, 313)
 		return
@@ -711,7 +737,9 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 	}
 	s.mu.Lock()
 	if code := s.failNext; code != 0 {
-		s.failNext = 0
+		if s.failCount--; s.failCount <= 0 {
+			s.failNext, s.failCount = 0, 0
+		}
 		s.mu.Unlock()
 		s.cmsError(w, code)
 		return
