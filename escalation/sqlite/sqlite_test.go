@@ -157,13 +157,14 @@ func TestClaimOrderAndFolding(t *testing.T) {
 	}
 }
 
-// The per-minute limit holds pages back; they wait, not vanish.
+// The per-minute limit holds pages back; they wait, not vanish. (Answers,
+// level 0, are not paced: pace_test.go.)
 func TestClaimRateLimit(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	now := time.Now()
 	for i := range 3 {
-		if err := db.Enqueue(ctx, escalation.Notification{Channel: escalation.SMS, Number: "+1", Text: fmt.Sprint(i)}); err != nil {
+		if err := db.Enqueue(ctx, escalation.Notification{Channel: escalation.SMS, Number: "+1", Text: fmt.Sprint(i), Level: 1}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := db.Claim(ctx, escalation.SMS, 2, now)
