@@ -207,6 +207,9 @@ type Incident struct {
 	Details        json.RawMessage `json:"details"`
 	Drill          bool            `json:"drill,omitempty"`
 	Timeline       []TimelineEntry `json:"timeline,omitempty"`
+	// Notifications are the pages about this incident, newest first, with
+	// their delivery state (the single-incident read only).
+	Notifications []Notification `json:"notifications,omitempty"`
 }
 
 // Open reports whether the incident still needs attention.
@@ -276,6 +279,9 @@ type Notification struct {
 	Severity      Severity           `json:"severity"`
 	CreatedAt     time.Time          `json:"created_at"`
 	UpdatedAt     time.Time          `json:"updated_at"`
+	// DeliveredAt is when the handset received it, from the network's
+	// delivery report (Status Delivered).
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	// Covers lists every incident this message pages about (a digest names
 	// several); a reply without an id acts on these.
 	Covers []int64 `json:"covers,omitempty"`

@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	}
 	defer d.modem.close()
 	d.phone = phone.New(d.modem.sup, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
-		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Reports: db, Log: log.With("part", "phone")})
 	d.engine.OnOutbox(d.phone.Wake)
 	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
 	run("modem-health", func(ctx context.Context) {

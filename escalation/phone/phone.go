@@ -75,7 +75,9 @@ type Options struct {
 	MaxAttempts int
 	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
 	RingTimeout time.Duration
-	Log         *slog.Logger
+	// Reports, when set, records delivery reports (receipts.go).
+	Reports Reports
+	Log     *slog.Logger
 }
 
 // Phone is the delivery worker. Create it with New and run it with Run.
@@ -90,6 +92,8 @@ type Phone struct {
 	wake      chan struct{}
 	wakeVoice chan struct{}
 	wakeInbox chan struct{} // a received SMS was stored (inbox.go)
+	reports   Reports       // nil: delivery reports are not recorded
+	reportQ   reportQueue   // from the URC dispatcher to reportLoop
 
 	ringMu     sync.Mutex // guards lastRing, lastRingAt
 	lastRing   string
@@ -111,7 +115,8 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
-		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1),
+		reports: o.Reports, reportQ: reportQueue{wake: make(chan struct{}, 1)}}
 }
 
 // Wake tells the worker that the outbox changed.
@@ -153,6 +158,12 @@ func (p *Phone) Run(ctx context.Context) error {
 	go func() {
 		defer close(inboxDone)
 		p.inboxLoop(ctx)
+	}()
+	reportsDone := make(chan struct{})
+	defer func() { <-reportsDone }()
+	go func() {
+		defer close(reportsDone)
+		p.reportLoop(ctx)
 	}()
 	if caller, ok := p.modem.(Caller); ok {
 		done := make(chan struct{})

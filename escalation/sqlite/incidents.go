@@ -322,7 +322,11 @@ func (db *DB) Incident(ctx context.Context, id int64) (escalation.Incident, erro
 		e.At = fromMS(at)
 		inc.Timeline = append(inc.Timeline, e)
 	}
-	return inc, rows.Err()
+	if err := rows.Err(); err != nil {
+		return inc, err
+	}
+	inc.Notifications, err = db.Outbox(ctx, OutboxFilter{IncidentID: id, Limit: 200})
+	return inc, err
 }
 
 // Incidents lists incidents newest first.

@@ -61,18 +61,23 @@ func (db *DB) Enqueue(ctx context.Context, ns ...escalation.Notification) error 
 }
 
 const outboxCols = `o.id, COALESCE(o.incident_id, 0), o.contact_id, o.channel, o.number, o.text, o.status,
-	o.attempts, o.modem_ref, o.error, o.policy_version, o.level, o.severity, o.created_at, o.updated_at`
+	o.attempts, o.modem_ref, o.error, o.policy_version, o.level, o.severity, o.created_at, o.updated_at, o.delivered_at`
 
 func scanOutbox(r scanner) (escalation.Notification, error) {
 	var (
 		n                escalation.Notification
 		channel, status  string
 		created, updated int64
+		delivered        sql.NullInt64
 	)
 	err := r.Scan(&n.ID, &n.IncidentID, &n.ContactID, &channel, &n.Number, &n.Text, &status,
-		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated)
+		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated, &delivered)
 	n.Channel = escalation.Channel(channel)
 	n.Status = escalation.NotificationStatus(status)
+	if delivered.Valid && n.Status == escalation.Sent {
+		n.Status = escalation.Delivered // the network reported it on the handset
+		n.DeliveredAt = timePtr(delivered)
+	}
 	n.CreatedAt, n.UpdatedAt = fromMS(created), fromMS(updated)
 	return n, err
 }
@@ -232,6 +237,11 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 		q += ` WHERE id IN (` + in + `) AND status = 'sending'`
 		if _, err := tx.Exec(q, append(args, idArgs...)...); err != nil {
 			return err
+		}
+		if o.Status == escalation.Sent {
+			if err := recordParts(tx, ids, o.Ref, now); err != nil {
+				return err
+			}
 		}
 		if o.Timeline == "" {
 			return nil

@@ -116,9 +116,13 @@ type Mod struct {
 	Operator     string `json:"operator,omitempty"`
 	Profile      string `json:"profile,omitempty"`
 	Recovered    string `json:"recovered_by,omitempty"`
-	LastError    string `json:"last_error,omitempty"`
-	Since        string `json:"since,omitempty"`
-	HealthAlarm  bool   `json:"health_incident_open"`
+	// Reports is how the modem hands over delivery reports: "direct
+	// (+CDS)", "stored (+CDSI)", or "none" — then "sent" is as far as
+	// Tocsin can see.
+	Reports     string `json:"delivery_reports,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+	Since       string `json:"since,omitempty"`
+	HealthAlarm bool   `json:"health_incident_open"`
 }
 
 // Build reads every part now. It only reads (the console polls it every
@@ -174,6 +178,7 @@ func ModemPart(m Modem, device string, simulated bool) Mod {
 	s.Registration, s.Operator = i.Registration.String(), i.Operator
 	if cur := m.Modem(); cur != nil {
 		s.Profile = cur.Profile().Name
+		s.Reports = cur.ReportMode().String()
 	}
 	s.Since = st.LastUp.UTC().Format(time.RFC3339)
 	s.Recovered = st.Rung.String()
