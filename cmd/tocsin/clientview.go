@@ -126,6 +126,13 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 			up = ", up since " + clock(t, loc)
 		}
 		fmt.Fprintf(out, "modem:      up: %s, %s, %s, registration %s%s\n", orDash(m.Model), orDash(m.Operator), signal, orDash(m.Registration), up)
+		switch m.Reports {
+		case "":
+		case "none":
+			fmt.Fprintln(out, "            delivery reports: none (the module takes no AT+CNMI form for them; \"sent\" is as far as Tocsin sees)")
+		default:
+			fmt.Fprintf(out, "            delivery reports: %s\n", m.Reports)
+		}
 	default:
 		why := m.LastError
 		if why == "" {
