@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation/status"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 )
 
 // postAlerts posts n alerts with unique dedup keys (prefix-i) from clients
@@ -96,9 +97,7 @@ var firstIncident = regexp.MustCompile(`#(\d+)`)
 // the page of a new critical incident leaves first at the person's next
 // turn. Figures are printed, not asserted.
 func TestBacklogDoesNotStall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for the person's next turn (a minute)")
-	}
+	needs.Long(t, "waits for the person's next turn (a minute)")
 	e := newE2E(t, testPolicy("1h")) // default pacing: no sms_per_minute
 	e.start()
 	emptyPost, emptyHealth := probe(t, e, "empty", 20)
