@@ -390,6 +390,9 @@ func (h Health) String() string {
 	if h.MQTTDown {
 		s = append(s, "mqtt down")
 	}
+	if h.NotConfigured {
+		s = append(s, "not configured")
+	}
 	if len(s) == 0 {
 		return "ok"
 	}

@@ -123,6 +123,7 @@ func TestStatusBlinkCodes(t *testing.T) {
 		{device.Health{}, strings.Repeat("1", 20)},
 		{device.Health{ModemDown: true}, strings.Repeat("11"+strings.Repeat("0", 12), 2)},
 		{device.Health{DatabaseError: true}, strings.Repeat("110011"+strings.Repeat("0", 12), 2)},
+		{device.Health{NotConfigured: true}, strings.Repeat("11001100110011"+strings.Repeat("0", 12), 2)},
 		{device.Health{ModemDown: true, MQTTDown: true}, "11" + strings.Repeat("0", 12) + "110011" + "0011" + strings.Repeat("0", 12)},
 	}
 	for _, tt := range tests {

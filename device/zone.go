@@ -50,11 +50,16 @@ type ZoneState struct {
 }
 
 // Health is Tocsin's own state, shown on status outputs as blink codes:
-// one blink for the modem, two for the database, three for MQTT.
+// one blink for the modem, two for the database, three for MQTT, four
+// while the relay is not configured (no policy reaches a person).
 type Health struct {
 	ModemDown     bool
 	DatabaseError bool
 	MQTTDown      bool
+	// NotConfigured: alerts are recorded but nobody can be paged, as after
+	// a fresh install. A lamp that stayed steady here would tell the shop
+	// floor that the relay works.
+	NotConfigured bool
 }
 
 // cadence is the status lamp pattern for h: steady when all is well, else
@@ -64,7 +69,7 @@ func (h Health) cadence() Cadence {
 	for _, f := range []struct {
 		bad bool
 		n   int
-	}{{h.ModemDown, 1}, {h.DatabaseError, 2}, {h.MQTTDown, 3}} {
+	}{{h.ModemDown, 1}, {h.DatabaseError, 2}, {h.MQTTDown, 3}, {h.NotConfigured, 4}} {
 		if f.bad {
 			c = c.then(blinks(f.n))
 		}

@@ -34,6 +34,10 @@ type Engine struct {
 
 	outboxHook atomic.Pointer[[]func()] // wake delivery workers when pages were queued
 	alive      atomic.Int64             // UnixNano of the last Run iteration
+	// nextRun is when Run will next look at due escalations (UnixNano),
+	// or 0 while it is looking: Ingest wakes Run only for a step due
+	// before then. Written by Run, read by Ingest.
+	nextRun atomic.Int64
 }
 
 // Defaults used when the policy does not say.
@@ -86,8 +90,12 @@ func (e *Engine) SetPolicy(p *Policy) {
 	e.wake()
 }
 
-// OnOutbox registers fn to be called whenever notifications were queued.
-// Every channel's worker registers its own wake-up; fn must not block.
+// OnOutbox registers fn to be called when queued notifications changed
+// what delivery can claim: a page to a number whose turn has come and who
+// had nothing else ready to leave, a confirmation, a later level's pages.
+// Pages that wait for their number's turn (the per-minute limit) do not
+// call it: delivery already sleeps until that turn. Every channel's worker
+// registers its own wake-up; fn must not block.
 func (e *Engine) OnOutbox(fn func()) {
 	for {
 		old := e.outboxHook.Load()
@@ -161,7 +169,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		e.alive.Store(time.Now().UnixNano())
+		e.nextRun.Store(0)
 		wait := e.runDue(ctx)
+		e.nextRun.Store(time.Now().Add(wait).UnixNano())
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -268,24 +278,46 @@ func (e *Engine) runDue(ctx context.Context) time.Duration {
 }
 
 // Ingest validates ev, commits it and returns what the sender should be
-// told. It returns only after the commit.
+// told. It returns only after the commit. A new incident's first
+// escalation step (usually its first page) is decided here and committed
+// with the alert, in one transaction.
 func (e *Engine) Ingest(ctx context.Context, ev Event) (IngestResult, error) {
 	pol := e.Policy()
 	if err := validateEvent(&ev, pol); err != nil {
 		return IngestResult{}, err
 	}
 	svc, _ := pol.Service(ev.Service)
-	res, err := e.store.Ingest(ctx, ev, svc.GroupBy.D(), time.Now())
+	now := time.Now()
+	var next time.Time // the first step's next due time
+	first := func(st EscalationState) StepResult {
+		s := decide(st, pol, now, false)
+		next = s.NextAt
+		return s
+	}
+	res, err := e.store.Ingest(ctx, ev, svc.GroupBy.D(), now, first)
 	if err != nil {
 		return res, err
 	}
-	if res.New || ev.Action != Trigger {
+	if res.PagesReady {
+		e.outboxChanged()
+	}
+	if (res.New && e.dueBeforeNextRun(next)) || ev.Action != Trigger {
 		e.wake()
 	}
 	if res.IncidentID != 0 {
 		e.markChanged(res.IncidentID)
 	}
 	return res, nil
+}
+
+// dueBeforeNextRun reports whether an escalation due at t needs Run to
+// look earlier than it plans to.
+func (e *Engine) dueBeforeNextRun(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	planned := e.nextRun.Load()
+	return planned == 0 || t.UnixNano() < planned
 }
 
 func validateEvent(ev *Event, pol *Policy) error {
@@ -316,6 +348,9 @@ func validateEvent(ev *Event, pol *Policy) error {
 	}
 	if len(ev.DedupKey) > MaxDedupKey {
 		return Invalidf("dedup_key", "dedup_key is %d bytes; the limit is %d", len(ev.DedupKey), MaxDedupKey)
+	}
+	if ev.Alerts < 0 {
+		return Invalidf("alerts", "alerts is %d; it counts the alerts of a group", ev.Alerts)
 	}
 	if ev.Severity < SevCritical || ev.Severity > SevInfo {
 		return Invalidf("severity", "invalid severity")

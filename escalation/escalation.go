@@ -134,6 +134,13 @@ type Event struct {
 	// DedupScope narrows dedup_key matching, e.g. the PagerDuty routing key.
 	// Incidents match on (service, dedup_scope, dedup_key).
 	DedupScope string
+	// Alerts is, for a sender that reports a whole group of alerts in one
+	// event (an Alertmanager or Grafana group), how many of the group fire
+	// now; 0 for an event that is one alert. A trigger with Alerts > 0
+	// sets the incident's alert count to it and its summary to the
+	// event's, so that when a group of 3 drops to 2 the incident says 2
+	// in both; a trigger with 0 adds one alert and keeps the summary.
+	Alerts int
 	// Message identifies the intake message that carried the event, for
 	// intakes that may deliver one message twice (MQTT QoS 1 after a
 	// restart); zero for the others.
@@ -173,6 +180,11 @@ type IngestResult struct {
 	// Repeat is true when the event was a redelivery of a message already
 	// committed: the result is the earlier one and nothing was counted.
 	Repeat bool `json:"repeat,omitempty"`
+	// PagesReady is true when the first step queued a page that can leave
+	// at once (its number's turn has come and nothing of that number's
+	// was already waiting to leave): delivery should look. It is not part
+	// of the API answer.
+	PagesReady bool `json:"-"`
 }
 
 // Incident is the unit people are paged about.
@@ -195,6 +207,9 @@ type Incident struct {
 	Details        json.RawMessage `json:"details"`
 	Drill          bool            `json:"drill,omitempty"`
 	Timeline       []TimelineEntry `json:"timeline,omitempty"`
+	// Notifications are the pages about this incident, newest first, with
+	// their delivery state (the single-incident read only).
+	Notifications []Notification `json:"notifications,omitempty"`
 }
 
 // Open reports whether the incident still needs attention.
@@ -264,6 +279,9 @@ type Notification struct {
 	Severity      Severity           `json:"severity"`
 	CreatedAt     time.Time          `json:"created_at"`
 	UpdatedAt     time.Time          `json:"updated_at"`
+	// DeliveredAt is when the handset received it, from the network's
+	// delivery report (Status Delivered).
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	// Covers lists every incident this message pages about (a digest names
 	// several); a reply without an id acts on these.
 	Covers []int64 `json:"covers,omitempty"`

@@ -135,6 +135,10 @@ type Settings struct {
 	// SMSPerContact limits SMS per contact per minute (default 3); beyond
 	// that pages are folded into the next digest.
 	SMSPerContact int `json:"sms_per_contact_per_minute,omitempty" yaml:"sms_per_contact_per_minute,omitempty"`
+	// UndeliveredAfter turns an SMS page without a delivery report after
+	// this long into a failed page (the incident moves to its next level).
+	// Zero: off; a report that never comes changes nothing.
+	UndeliveredAfter Duration `json:"undelivered_after,omitempty" yaml:"undelivered_after,omitempty"`
 	// PublicURL is how people reach this daemon's HTTP server from their
 	// phones and mail clients ("http://tocsin.factory.lan:8080"): the base
 	// of the acknowledge and resolve links in e-mail, push and chat.

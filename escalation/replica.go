@@ -45,6 +45,8 @@ type ReplicaPage struct {
 // everywhere; a cancelled or failed page beats one still waiting.
 func pageRank(s NotificationStatus) int {
 	switch s {
+	case Delivered:
+		return 4
 	case Sent:
 		return 3
 	case Failed:

@@ -10,8 +10,12 @@ import (
 // so a caller may acknowledge its sender as soon as it gets nil.
 type Store interface {
 	// Ingest records ev as an alert and applies PagerDuty dedup rules in
-	// one transaction. A new incident's escalation is due at now.
-	Ingest(ctx context.Context, ev Event, groupBy time.Duration, now time.Time) (IngestResult, error)
+	// one transaction. A new incident's first escalation step is first's
+	// result for it (the incident as created, level 0, loop started at
+	// now), committed in the same transaction; with first nil the
+	// incident's escalation is due at now.
+	Ingest(ctx context.Context, ev Event, groupBy time.Duration, now time.Time,
+		first func(EscalationState) StepResult) (IngestResult, error)
 	// Transition moves an incident to Acknowledged or Resolved. Pending
 	// pages of the incident are cancelled. next is the new escalation due
 	// time (the ack timeout) or zero for none.

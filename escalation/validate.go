@@ -96,6 +96,9 @@ func (p *Policy) Validate() []ValidationError {
 	if p.Settings.DigestWindow < 0 {
 		v.add("settings.digest_window", "must not be negative")
 	}
+	if d := p.Settings.UndeliveredAfter; d < 0 || d > 0 && d.D() < 30*time.Second {
+		v.add("settings.undelivered_after", "must be at least 30s (networks take seconds to report), or left out")
+	}
 	if p.Settings.SMSPerContact < 0 {
 		v.add("settings.sms_per_contact_per_minute", "must not be negative")
 	}

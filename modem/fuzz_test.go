@@ -156,3 +156,18 @@ func FuzzCommandAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeStatusReport: any line a modem might send as a status report
+// decodes or fails with an error; it never panics.
+func FuzzDecodeStatusReport(f *testing.F) {
+	f.Add("07912658050000F006010D91265817373754F501010161705382010101617083820000", -1)
+	f.Add("0006010D91265817373754F501010161705382010101617083820000", 25)
+	f.Add("", 0)
+	f.Add("ZZ", 3)
+	f.Fuzz(func(t *testing.T, pdu string, n int) {
+		r, err := DecodeStatusReport(pdu, n)
+		if err == nil && (r.Ref < 0 || r.Ref > 255 || r.Status < 0 || r.Status > 255) {
+			t.Errorf("out-of-range report %+v", r)
+		}
+	})
+}

@@ -49,22 +49,25 @@ func (m *Modem) Init(ctx context.Context, pin string) error {
 	if err := m.unlockSIM(ctx, pin); err != nil {
 		return err
 	}
-	for _, c := range []string{"AT+CMGF=0", "AT+CNMI=2,1,0,0,0"} {
-		if _, err := m.Command(ctx, c); err != nil {
-			return fmt.Errorf("modem init: %w", err)
-		}
+	if _, err := m.Command(ctx, "AT+CMGF=0"); err != nil {
+		return fmt.Errorf("modem init: %w", err)
 	}
+	if err := m.chooseReports(ctx); err != nil {
+		return fmt.Errorf("modem init: %w", err)
+	}
+	mem := "ME"
 	if _, err := m.Command(ctx, `AT+CPMS="ME","ME","ME"`); err != nil {
 		if _, err2 := m.Command(ctx, `AT+CPMS="SM","SM","SM"`); err2 != nil {
 			return fmt.Errorf("modem init: no SMS storage: %w", errors.Join(err, err2))
 		}
+		mem = "SM"
 	}
 	// Caller id for call-back acknowledgement; a module without it still
 	// pages, so failure is not fatal.
 	_, _ = m.Command(ctx, "AT+CLIP=1")
 	m.detectProfile(ctx)
 	m.smsMu.Lock()
-	m.pin, m.inited = pin, true
+	m.pin, m.inited, m.mem = pin, true, mem
 	m.smsMu.Unlock()
 	return nil
 }

@@ -46,9 +46,12 @@ type Modem struct {
 	mu     sync.Mutex // guards active, urcs, pending URC queue, readErr
 	active *exchange  // the command waiting for its answer; owned by the caller holding sem
 	urcs   map[string]func(line string)
-	queue  []string      // URC lines not yet dispatched (unbounded: the reader never blocks)
-	wake   chan struct{} // signals the dispatcher that queue grew
-	rerr   error         // why the reader stopped
+	queue  []string // URC lines not yet dispatched (unbounded: the reader never blocks)
+	// cds holds a "+CDS: <length>" line until its PDU line arrives: the
+	// two travel as one URC.
+	cds  string
+	wake chan struct{} // signals the dispatcher that queue grew
+	rerr error         // why the reader stopped
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
@@ -81,12 +84,17 @@ type Modem struct {
 	smsMu  sync.Mutex // guards the handlers below, inbound, pin, inited, lastReinit
 	onSMS  func(ctx context.Context, msg InboundSMS) error
 	onCall func(ctx context.Context, number string)
+	// onReport takes delivery reports (report.go).
+	onReport func(ctx context.Context, r StatusReport)
+	// mem is the storage Init selected ("ME" or "SM").
+	mem string
 	// Set by a successful Init, for re-init after a reboot.
 	onReboot   func(ctx context.Context, err error)
 	pin        string
 	inited     bool
 	lastReinit time.Time
-	echoOff    atomic.Bool // ATE0 succeeded: an echo now means a reboot
+	echoOff    atomic.Bool  // ATE0 succeeded: an echo now means a reboot
+	reportMode atomic.Int32 // a ReportMode, chosen by Init
 
 	callSem chan struct{} // one voice call at a time
 	call    *callState    // the call in progress; guarded by mu
@@ -145,6 +153,8 @@ func New(rw io.ReadWriter, opts Options) *Modem {
 	}
 	m.urcs["+CMTI:"] = m.handleCMTI
 	m.urcs["+CLIP:"] = m.handleCLIP
+	m.urcs["+CDS:"] = m.handleCDS
+	m.urcs["+CDSI:"] = m.handleCDSI
 	for _, p := range bootURCs {
 		m.urcs[p] = m.handleBoot
 	}
@@ -406,6 +416,16 @@ func (m *Modem) route(ev event) {
 		return
 	}
 	line := ev.line
+	if m.cds != "" {
+		// The PDU line of a "+CDS: <length>" URC.
+		m.queue = append(m.queue, m.cds+"\n"+line)
+		m.cds = ""
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
 	if x != nil && x.echo != "" && strings.EqualFold(line, x.echo) {
 		x.echo = "" // drop the echo once
 		if m.echoOff.Load() && !strings.HasPrefix(x.cmd, "AT+CMGS") {
@@ -426,6 +446,10 @@ func (m *Modem) route(ev event) {
 		}
 		name = strings.ToUpper(name)
 		answer := x != nil && (strings.Contains(x.cmd, name) || x.dial && isCallProgress(line))
+		if !answer && name == "+CDS" {
+			m.cds = line // the PDU follows on the next line
+			return
+		}
 		if !answer {
 			m.queue = append(m.queue, line)
 			select {

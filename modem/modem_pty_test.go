@@ -95,7 +95,7 @@ func TestInitProbe(t *testing.T) {
 		t.Errorf("Probe:\n got %+v\nwant %+v", info, want)
 	}
 	cmds := r.sim.Commands()
-	for _, c := range []string{"ATE0", "AT+CMEE=2", "AT+CPIN?", "AT+CMGF=0", "AT+CNMI=2,1,0,0,0", `AT+CPMS="ME","ME","ME"`} {
+	for _, c := range []string{"ATE0", "AT+CMEE=2", "AT+CPIN?", "AT+CMGF=0", "AT+CNMI=2,1,0,1,0", `AT+CPMS="ME","ME","ME"`} {
 		if !slices.Contains(cmds, c) {
 			t.Errorf("Init did not send %s; sim saw %q", c, cmds)
 		}

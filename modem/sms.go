@@ -169,7 +169,13 @@ func (m *Modem) unlockInbound() { <-m.inboundLock }
 // twice (a +CMTI for a message ReadStored already handed over) finds its
 // slot empty the second time, so h sees it once.
 func (m *Modem) deliver(ctx context.Context, h func(context.Context, InboundSMS) error, msg InboundSMS) error {
-	if err := h(ctx, msg); err != nil {
+	if r, ok := m.storedReport(msg); ok {
+		// A delivery report kept in storage (ds=2, or while nobody read
+		// it): hand it to the report handler, not to the SMS handler.
+		if rh := m.reportHandler(); rh != nil {
+			rh(ctx, r)
+		}
+	} else if err := h(ctx, msg); err != nil {
 		return fmt.Errorf("SMS %d kept in storage: %w", msg.Index, err)
 	}
 	if _, err := m.Command(ctx, "AT+CMGD="+strconv.Itoa(msg.Index)); err != nil {
@@ -397,7 +403,11 @@ func (m *Modem) EncodeSubmit(number, text string) ([][]byte, error) {
 	if text == "" {
 		return nil, errors.New("modem: SMS text is empty")
 	}
-	tpdus, err := m.enc.Encode([]byte(text), sms.WithTemplateOption(tpdu.WithDA(addr)))
+	opts := []sms.EncoderOption{sms.WithTemplateOption(tpdu.WithDA(addr))}
+	if m.ReportMode() != ReportsNone {
+		opts = append(opts, sms.WithTemplateOption(srr{})) // ask for a delivery report
+	}
+	tpdus, err := m.enc.Encode([]byte(text), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("modem: encoding SMS: %w", err)
 	}

@@ -3,6 +3,8 @@ package systemd_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net"
 	"net/http"
 	"os"
@@ -23,9 +25,8 @@ func daemonBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("no bin/tocsin (run make build): %v", err)
-	}
+	_, err = os.Stat(bin)
+	needs.That(t, err == nil, "systemd", fmt.Sprintf("no bin/tocsin (run make build): %v", err))
 	return bin
 }
 

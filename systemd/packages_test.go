@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"debug/elf"
+	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"os"
 	"os/exec"
@@ -34,14 +36,25 @@ var debArches = []debArch{
 // debFiles are the paths every package must install, with their modes as
 // dpkg-deb -c prints them.
 var debFiles = map[string]string{
-	"./usr/bin/tocsin":                         "-rwxr-xr-x",
-	"./lib/systemd/system/tocsin.service":      "-rw-r--r--",
-	"./lib/udev/rules.d/99-tocsin-modem.rules": "-rw-r--r--",
-	"./lib/udev/rules.d/99-tocsin-gpio.rules":  "-rw-r--r--",
-	"./usr/lib/sysusers.d/tocsin.conf":         "-rw-r--r--",
-	"./etc/tocsin/tocsin.yaml":                 "-rw-r--r--",
-	"./etc/tocsin/policy.yaml":                 "-rw-r--r--",
-	"./usr/share/doc/tocsin/packaging.md":      "-rw-r--r--",
+	"./usr/bin/tocsin":                                 "-rwxr-xr-x",
+	"./lib/systemd/system/tocsin.service":              "-rw-r--r--",
+	"./lib/udev/rules.d/99-tocsin-modem.rules":         "-rw-r--r--",
+	"./lib/udev/rules.d/99-tocsin-gpio.rules":          "-rw-r--r--",
+	"./usr/lib/sysusers.d/tocsin.conf":                 "-rw-r--r--",
+	"./etc/tocsin/tocsin.yaml":                         "-rw-r--r--",
+	"./etc/tocsin/policy.yaml":                         "-rw-r--r--",
+	"./usr/share/doc/tocsin/copyright":                 "-rw-r--r--",
+	"./usr/share/doc/tocsin/README.md":                 "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/install.md":           "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/reference.md":         "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/integrations.md":      "-rw-r--r--",
+	"./usr/share/doc/tocsin/docs/packaging.md":         "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/README.md":  "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/wiring.md":  "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/generic.md": "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/sim7600.md": "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/ec25.md":    "-rw-r--r--",
+	"./usr/share/doc/tocsin/firmware-notes/sim800.md":  "-rw-r--r--",
 }
 
 // debSources maps installed paths to the repository files they come from,
@@ -53,6 +66,10 @@ var debSources = map[string]string{
 	"./usr/lib/sysusers.d/tocsin.conf":         "tocsin.sysusers",
 	"./etc/tocsin/tocsin.yaml":                 "tocsin.yaml",
 	"./etc/tocsin/policy.yaml":                 "policy.yaml",
+	"./usr/share/doc/tocsin/copyright":         "copyright",
+	"./usr/share/doc/tocsin/README.md":         "../README.md",
+	"./usr/share/doc/tocsin/docs/install.md":   "../docs/install.md",
+	"./usr/share/doc/tocsin/docs/reference.md": "../docs/reference.md",
 }
 
 // findDebs returns the newest dist/tocsin_*_ARCH.deb per architecture. With
@@ -90,11 +107,9 @@ func findDebs(t *testing.T) map[string]string {
 			}
 		}
 	}
-	if len(debs) == 0 {
-		t.Skip("no dist/tocsin_*.deb: run `make deb` first, or set TOCSIN_TEST_PACKAGES=1 to build them here")
-	}
+	needs.That(t, len(debs) > 0, "packages", "no dist/tocsin_*.deb: run `make deb` first (`make test` does), or set TOCSIN_TEST_PACKAGES=1 to build them here")
 	// Packages older than their sources say nothing about the sources (and
-	// in a shared work tree they are someone's earlier build): skip.
+	// in a shared work tree they are someone's earlier build).
 	sources := []string{"nfpm.yaml", "deb/postinst", "deb/prerm", "deb/postrm"}
 	for _, src := range debSources {
 		sources = append(sources, src)
@@ -105,9 +120,8 @@ func findDebs(t *testing.T) map[string]string {
 			t.Fatal(err)
 		}
 		for arch, deb := range debs {
-			if fi.ModTime().UnixNano() > newest[arch] {
-				t.Skipf("%s is older than systemd/%s: run `make deb` again", deb, src)
-			}
+			needs.That(t, fi.ModTime().UnixNano() <= newest[arch], "packages",
+				fmt.Sprintf("%s is older than systemd/%s: run `make deb` again", deb, src))
 		}
 	}
 	return debs
@@ -313,27 +327,19 @@ func checkARMv7(t *testing.T, f *elf.File) {
 // on a machine without tocsin; the tocsin user stays afterwards, as after
 // any purge.
 func TestDebInstallCycle(t *testing.T) {
-	if os.Getenv("TOCSIN_TEST_INSTALL") != "1" {
-		t.Skip("changes the host: set TOCSIN_TEST_INSTALL=1 (as root, on a throwaway machine) to run")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("dpkg -i needs root")
-	}
+	needs.That(t, os.Getenv("TOCSIN_TEST_INSTALL") == "1", "install",
+		"changes the host: set TOCSIN_TEST_INSTALL=1 (as root, on a throwaway machine) to run")
+	needs.That(t, os.Geteuid() == 0, "install", "dpkg -i needs root")
 	tool(t, "dpkg", "dpkg")
 	tool(t, "setpriv", "util-linux")
-	if exec.Command("dpkg-query", "-W", "tocsin").Run() == nil {
-		t.Skip("tocsin is installed on this machine; not touching it")
-	}
+	needs.That(t, exec.Command("dpkg-query", "-W", "tocsin").Run() != nil, "install", "tocsin is installed on this machine; not touching it")
 	for _, p := range []string{"/etc/tocsin", "/var/lib/tocsin"} {
-		if _, err := os.Stat(p); err == nil {
-			t.Skipf("%s exists on this machine; not touching it", p)
-		}
+		_, err := os.Stat(p)
+		needs.That(t, err != nil, "install", p+" exists on this machine; not touching it")
 	}
 	debs := findDebs(t)
 	deb, ok := debs[runtime.GOARCH]
-	if !ok {
-		t.Skipf("no dist/tocsin_*_%s.deb for this machine", runtime.GOARCH)
-	}
+	needs.That(t, ok, "packages", fmt.Sprintf("no dist/tocsin_*_%s.deb for this machine", runtime.GOARCH))
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "tocsin").Run() })
 	const (
 		wants  = "/etc/systemd/system/multi-user.target.wants/tocsin.service"

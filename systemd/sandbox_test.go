@@ -3,6 +3,7 @@ package systemd_test
 import (
 	"bufio"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"maps"
 	"os"
 	"os/exec"
@@ -109,9 +110,8 @@ func TestSandboxAllowsDaemon(t *testing.T) {
 	sa := tool(t, "systemd-analyze", "systemd")
 	strace := tool(t, "strace", "strace")
 	daemonBinary(t)
-	if out, err := exec.CommandContext(t.Context(), strace, "-f", "-qq", "-o", os.DevNull, "true").CombinedOutput(); err != nil {
-		t.Skipf("strace cannot trace here (ptrace refused?): %v\n%s", err, out)
-	}
+	out, err := exec.CommandContext(t.Context(), strace, "-f", "-qq", "-o", os.DevNull, "true").CombinedOutput()
+	needs.That(t, err == nil, "strace", fmt.Sprintf("strace cannot trace here (ptrace refused?): %v %s", err, out))
 	u := parseUnit(t, "tocsin.service")
 	allowed := allowedSyscalls(t, sa, u)
 	families := strings.Fields(strings.Join(u["Service"]["RestrictAddressFamilies"], " "))

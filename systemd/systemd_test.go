@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,14 +29,13 @@ const maxExposure = 2.0
 // the device the example tocsin.yaml uses.
 const modemLink = "tocsin-modem"
 
-// tool returns the path of an external program, skipping the test when it
-// is absent; pkg names the Debian package that provides it.
+// tool returns the path of an external program, failing the test when it
+// is absent (unless TOCSIN_SKIP has systemd); pkg names the Debian package
+// that provides it.
 func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not found (Debian package %s): %v", name, pkg, err)
-	}
+	needs.That(t, err == nil, "systemd", fmt.Sprintf("%s not found (Debian package %s)", name, pkg))
 	return p
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -31,9 +32,8 @@ import (
 func smtpSink(t *testing.T) (addr, maildir string) {
 	t.Helper()
 	const py = "/usr/bin/python3" // not a pyenv python on PATH: Debian's has aiosmtpd
-	if err := exec.Command(py, "-c", "import aiosmtpd").Run(); err != nil {
-		t.Skip("python3-aiosmtpd is not installed (.ci/packages.txt)")
-	}
+	err := exec.Command(py, "-c", "import aiosmtpd").Run()
+	needs.That(t, err == nil, "smtp", "python3-aiosmtpd is not installed (Debian package python3-aiosmtpd, .ci/packages.txt)")
 	addr = freeAddr(t)
 	maildir = filepath.Join(t.TempDir(), "Maildir")
 	cmd := exec.Command(py, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", maildir)

@@ -298,6 +298,20 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 	for _, e := range inc.Timeline {
 		fmt.Fprintf(out, "  %s  %-12s %s\n", clock(e.At, loc), e.Kind, e.Detail)
 	}
+	if len(inc.Notifications) > 0 {
+		fmt.Fprintln(out, "notifications:")
+	}
+	for _, n := range inc.Notifications {
+		who := n.ContactID
+		if who == "" {
+			who = n.Number
+		}
+		state := string(n.Status)
+		if n.Error != "" && n.Status != escalation.Sent && n.Status != escalation.Delivered {
+			state += ": " + n.Error
+		}
+		fmt.Fprintf(out, "  %s  %-6s %-10s level %d  %s\n", n.UpdatedAt.Local().Format("2006-01-02 15:04:05"), n.Channel, who, n.Level, state)
+	}
 	return nil
 }
 

@@ -96,8 +96,12 @@ type statusView struct {
 	} `json:"mqtt"`
 	// Warnings, when the daemon gives them (such as "not configured: no
 	// contact can be paged").
-	Warnings []string        `json:"warnings"`
-	Cluster  *cluster.Status `json:"cluster"` // twin relays (cluster.go)
+	Warnings []string `json:"warnings"`
+	// Configured is false while the policy can page nobody, and Reason
+	// says why (escalation.Readiness); nil from a daemon that predates it.
+	Configured *bool           `json:"configured"`
+	Reason     string          `json:"not_configured_reason"`
+	Cluster    *cluster.Status `json:"cluster"` // twin relays (cluster.go)
 }
 
 // printStatus writes the short summary of `tocsin status`.
@@ -124,6 +128,13 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 			up = ", up since " + clock(t, loc)
 		}
 		fmt.Fprintf(out, "modem:      up: %s, %s, %s, registration %s%s\n", orDash(m.Model), orDash(m.Operator), signal, orDash(m.Registration), up)
+		switch m.Reports {
+		case "":
+		case "none":
+			fmt.Fprintln(out, "            delivery reports: none (the module takes no AT+CNMI form for them; \"sent\" is as far as Tocsin sees)")
+		default:
+			fmt.Fprintf(out, "            delivery reports: %s\n", m.Reports)
+		}
 	default:
 		why := m.LastError
 		if why == "" {
@@ -168,9 +179,15 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 	}
 	var warns []string
 	warns = append(warns, s.Warnings...)
+	if s.Configured != nil && !*s.Configured {
+		warns = append(warns, s.Reason)
+	}
 	switch {
 	case pol == nil:
 	case len(pol.Contacts) == 0:
+		if s.Configured != nil {
+			break // the daemon said it, with the reason
+		}
 		warns = append(warns, "not configured: no contact can be paged (the policy has no contacts)")
 	default:
 		for _, w := range pol.Warnings() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,9 +85,7 @@ log:
 // docs/console-health-ja-390.png).
 func TestConsoleInBrowser(t *testing.T) {
 	chromium := findChromium()
-	if chromium == "" {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	needs.That(t, chromium != "", "browser", "chromium is not installed (Debian package chromium)")
 	e := consoleDaemon(t)
 	base := "http://" + e.addr
 	shots := t.ArtifactDir()

@@ -101,6 +101,18 @@ func crossCheck(cfg *Config, cfgAt located, pol *escalation.Policy, polAt locate
 			}
 		}
 		out = append(out, zoneFindings(cfg, cfgAt, pol, polAt)...)
+		// What the daemon would refuse at start: example numbers with a
+		// real modem. And what it would say in status: nobody to page.
+		if err := refuseExampleNumbers(cfg.Modem.Device)(pol); err != nil {
+			field := "contacts"
+			if e, ok := err.(*escalation.Error); ok && e.Field != "" {
+				field = e.Field
+			}
+			out = append(out, polAt.at(field, false, "%v", err))
+		}
+		if r := escalation.CheckReadiness(pol); !r.Configured {
+			out = append(out, polAt.at("contacts", true, "%s", r.Reason))
+		}
 	}
 	out = append(out, pinFindings(cfg, cfgAt)...)
 	out = append(out, secretFindings(cfg, cfgAt)...)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,9 +176,7 @@ func TestPortHolders(t *testing.T) {
 func TestInitOnATerminal(t *testing.T) {
 	dir := t.TempDir()
 	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
+	needs.That(t, err == nil, "pty", fmt.Sprintf("no pseudo-terminal: %v", err))
 	defer ptmx.Close()
 	cmd := exec.Command(tocsinBin, "init", "--config-dir", filepath.Join(dir, "etc"), "--state-dir", filepath.Join(dir, "state"),
 		"--device", "sim", "--gpio-backend", "none")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"net/http"
 	"net/url"
@@ -102,9 +103,7 @@ func procStatus(t *testing.T, pid int, field string) int {
 // ?limit=100000 take it to 551 MB. Such a request is now a 400 that names
 // the maximum, and `tocsin incidents` pages through.
 func TestListMemoryStaysFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds 100,000 incidents")
-	}
+	needs.Long(t, "seeds 100,000 incidents")
 	const n = 100_000
 	e := newE2E(t, testPolicy("10m"))
 	seedIncidents(t, e, n)

@@ -26,15 +26,17 @@ type modemParts struct {
 
 // modemHandlers receive what the modem hears.
 type modemHandlers struct {
-	sms  func(ctx context.Context, msg modem.InboundSMS) error
-	call func(ctx context.Context, number string, hangUp func(ctx context.Context) error)
+	sms    func(ctx context.Context, msg modem.InboundSMS) error
+	report func(ctx context.Context, r modem.StatusReport)
+	call   func(ctx context.Context, number string, hangUp func(ctx context.Context) error)
 }
 
 // modemHandlers hands what the modem hears to the delivery worker (which
 // exists by the time the supervisor runs).
 func (d *daemon) modemHandlers() modemHandlers {
 	return modemHandlers{
-		sms: func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
+		sms:    func(ctx context.Context, msg modem.InboundSMS) error { return d.phone.HandleSMS(ctx, msg) },
+		report: func(ctx context.Context, r modem.StatusReport) { d.phone.HandleReport(ctx, r) },
 		call: func(ctx context.Context, n string, hangUp func(context.Context) error) {
 			d.phone.HandleIncomingCall(ctx, n, hangUp)
 		},
@@ -97,6 +99,7 @@ func newModem(ctx context.Context, cfg *Config, h modemHandlers, log *slog.Logge
 // prepare registers the handlers on a new Modem.
 func (p *modemParts) prepare(m *modem.Modem) {
 	m.OnSMS(p.handler.sms)
+	m.OnStatusReport(p.handler.report)
 	m.OnIncomingCall(func(ctx context.Context, number string) {
 		p.handler.call(ctx, number, m.HangUp)
 	})

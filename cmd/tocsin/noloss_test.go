@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net"
 	"os"
 	"os/exec"
@@ -21,13 +22,7 @@ import (
 // skips only when mosquitto is not installed (.ci/run installs it).
 func startBroker(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, e := os.Stat("/usr/sbin/mosquitto"); e != nil {
-			t.Skip("mosquitto is not installed (Debian package mosquitto)")
-		}
-		bin = "/usr/sbin/mosquitto"
-	}
+	bin := needs.Command(t, "mosquitto", "mqtt")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -107,9 +108,7 @@ func TestPagesWaitOutUnplug(t *testing.T) {
 // supervisor's probe fails, and it climbs the recovery ladder until the
 // module answers again.
 func TestPagesWaitOutSilence(t *testing.T) {
-	if testing.Short() {
-		t.Skip("75 s outage")
-	}
+	needs.Long(t, "75 s outage")
 	e := newE2E(t, testPolicy("4m"))
 	e.start()
 	pagesWaitOut(t, e, func() { e.sim.SilentFor(75 * time.Second) })
@@ -263,9 +262,7 @@ func TestKilledMidSendNotedOnTimeline(t *testing.T) {
 // modem answers again tanaka gets one digest of his three pages; nothing is
 // lost and nothing failed.
 func TestLongOutageOpensHealthIncident(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a minute-long outage")
-	}
+	needs.Long(t, "a minute-long outage")
 	policy := strings.Replace(testPolicy("4m"), "services:\n", `services:
   - {id: tocsin, name: Tocsin itself, escalation_policy: self}
 `, 1)

@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	if cfg.demo {
 		fallback = &policyfile.Fallback{Name: "demo/policy.yaml", Data: demoPolicy}
 	}
-	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, log)
+	d.policy = policyfile.NewKeeper(db, d.engine, cfg.PolicyFile, fallback, refuseExampleNumbers(cfg.Modem.Device), log)
 	pol, err := d.policy.Start(ctx)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	}
 	defer d.modem.close()
 	d.phone = phone.New(d.modem.sup, db, db, d.engine, phone.Options{PerMinute: cfg.Modem.SMSPerMinute,
-		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Log: log.With("part", "phone")})
+		RingTimeout: time.Duration(cfg.Modem.RingTimeout), Reports: db, Log: log.With("part", "phone")})
 	d.engine.OnOutbox(d.phone.Wake)
 	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
 	run("modem-health", func(ctx context.Context) {
@@ -226,7 +226,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		if d.mqtt != nil {
 			mq = d.mqtt
 		}
-		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq)
+		light := panel.NewHealthLight(mgr, d.modem.sup, db, mq, d.engine)
 		run("health-light", func(ctx context.Context) { light.Run(ctx) })
 	}
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -153,9 +154,7 @@ func runStorm(tb testing.TB) stormResult {
 // A storm through the real daemon: nothing lost, the first page fast, and
 // the SMS count bounded by the digest rules instead of one per incident.
 func TestAlertStorm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("storm takes 10 s")
-	}
+	needs.Long(t, "storm takes 10 s")
 	r := runStorm(t)
 	if r.alertsStored != r.alerts {
 		t.Errorf("%d alerts recorded, want %d", r.alertsStored, r.alerts)

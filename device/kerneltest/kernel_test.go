@@ -7,6 +7,7 @@ package kerneltest
 import (
 	"context"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,9 +39,7 @@ func TestMain(m *testing.M) {
 
 func inGuest(t *testing.T) {
 	t.Helper()
-	if simDir == "" {
-		t.Skip("needs the gpio-sim kernel of run.sh (make test-kernel)")
-	}
+	needs.That(t, simDir != "", "kernel", "needs the gpio-sim kernel of run.sh: `make test-kernel` runs it under QEMU")
 }
 
 // makeChip creates a gpio-sim chip through configfs with named lines.

@@ -129,7 +129,9 @@ func buildHealth(doc any) healthView {
 		}
 	}
 	known := map[string]bool{"modem": true, "version": true, "uptime": true, "demo": true, "engine": true,
-		"database": true, "policy": true, "outbox": true}
+		"database": true, "policy": true, "outbox": true,
+		// Readiness: the banner on every page says it, in the reader's language.
+		"configured": true, "reachable_contacts": true, "not_configured_reason": true, "not_configured_reason_ja": true}
 	// GPIO and MQTT first, then anything newer, by name.
 	keys := sortedKeys(m)
 	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })

@@ -65,6 +65,8 @@ type pageData struct {
 	Unacked int
 	Pol     *escalation.Policy
 	Data    any
+
+	Ready escalation.Readiness // a banner on every page while nobody can be paged
 }
 
 // Time formats t in the display zone (the policy's time zone) with the
@@ -167,6 +169,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 		Pol: c.opts.Engine.Policy(), Data: data}
 	if rq.sess != nil {
 		pd.LoggedIn, pd.User, pd.ReadOnly, pd.CSRF = true, rq.sess.user, rq.sess.readOnly, rq.sess.csrf
+		pd.Ready = escalation.CheckReadiness(pd.Pol)
 		if v, ok := data.(incidentsView); ok {
 			pd.Unacked = v.Triggered
 		} else {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,6 +133,11 @@ func alertGroupEvent(m amMessage, service, intake string) (escalation.Event, err
 		// group can never fold into an alert that merely shares its key.
 		DedupScope: intake,
 	}
+	if action == escalation.Trigger {
+		// The incident's count and summary follow the group (3 firing,
+		// then 2 when one resolves). A firing group always has one.
+		ev.Alerts = max(1, firingCount(m))
+	}
 	ev.Details = marshalDetails(amDetails{
 		Receiver:        m.Receiver,
 		GroupKey:        m.GroupKey,
@@ -152,16 +158,24 @@ func nonNilAlerts(a []amAlert) []amAlert {
 	return a
 }
 
-// groupSummary prefers the group's common summary annotation, then the
-// Grafana title (which already counts the alerts), then the alert name, and
-// says how many alerts fire when there are several.
-func groupSummary(m amMessage) string {
+// firingCount is how many alerts of the group fire, those Alertmanager
+// left out of the message (max_alerts) included.
+func firingCount(m amMessage) int {
 	firing := m.TruncatedAlerts
 	for _, a := range m.Alerts {
 		if a.Status == "firing" {
 			firing++
 		}
 	}
+	return firing
+}
+
+// groupSummary prefers the group's common summary annotation, then the
+// Grafana title (which already counts the alerts), then the alert name, and
+// says how many alerts fire when there are several — the same number the
+// incident's alert count shows (Event.Alerts).
+func groupSummary(m amMessage) string {
+	firing := firingCount(m)
 	s := m.CommonAnnotations["summary"]
 	if s == "" && strings.TrimSpace(m.Title) != "" {
 		return truncateRunes(m.Title, maxSummary)
@@ -212,9 +226,39 @@ func mapSeverityLabel(s string) escalation.Severity {
 	return escalation.SevWarning
 }
 
-// groupSource names the monitored thing: the common instance or job.
+// groupSource names the monitored things: the instance label of the
+// alerts (the common one, else the firing alerts' own, a few of them),
+// else the common job. Alertmanager's own URL is not a source: it names
+// the messenger, and the SMS shows the source in brackets.
 func groupSource(m amMessage) string {
-	return firstNonEmpty(m.CommonLabels["instance"], m.CommonLabels["job"], m.ExternalURL)
+	if s := m.CommonLabels["instance"]; s != "" {
+		return s
+	}
+	var labels []map[string]string
+	for _, a := range m.Alerts {
+		if a.Status == "firing" || m.Status == "resolved" {
+			labels = append(labels, a.Labels)
+		}
+	}
+	return firstNonEmpty(instances(labels), m.CommonLabels["job"])
+}
+
+// maxSources is how many instances a source lists before it counts the rest.
+const maxSources = 3
+
+// instances lists the distinct instance labels of alerts, in order:
+// "plc-3, plc-4", or "plc-3, plc-4, plc-5 (+2)" for more.
+func instances(alerts []map[string]string) string {
+	var seen []string
+	for _, l := range alerts {
+		if in := l["instance"]; in != "" && !slices.Contains(seen, in) {
+			seen = append(seen, in)
+		}
+	}
+	if len(seen) > maxSources {
+		return strings.Join(seen[:maxSources], ", ") + fmt.Sprintf(" (+%d)", len(seen)-maxSources)
+	}
+	return strings.Join(seen, ", ")
 }
 
 func groupDedupKey(groupKey string) string {

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,8 +36,8 @@ func TestDecodeAlertmanager(t *testing.T) {
 	if firing.Severity != escalation.SevCritical {
 		t.Errorf("severity %v, want critical (severity=page)", firing.Severity)
 	}
-	if firing.Source != "plc" {
-		t.Errorf("source %q, want the common job plc", firing.Source)
+	if firing.Source != "plc-3:9100, plc-4:9100" || firing.Alerts != 2 {
+		t.Errorf("source %q, alerts %d; want the firing alerts' instances and 2", firing.Source, firing.Alerts)
 	}
 	var d amDetails
 	if err := json.Unmarshal(firing.Details, &d); err != nil {
@@ -308,12 +310,7 @@ func TestGrafanaOverHTTP(t *testing.T) {
 // skips the test only when Alertmanager is not installed.
 func startAlertmanager(t *testing.T, receiver string) string {
 	t.Helper()
-	path, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if path, err = exec.LookPath("alertmanager"); err != nil {
-			t.Skip("Alertmanager is not installed (Debian package prometheus-alertmanager)")
-		}
-	}
+	path := needs.Command(t, "prometheus-alertmanager", "alertmanager", "alertmanager")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -499,11 +496,96 @@ func TestRealAlertmanagerPagerDuty(t *testing.T) {
 	inc := waitIncident(t, eng, changes, "an incident from Alertmanager's PagerDuty integration", func(i escalation.Incident) bool {
 		return i.Service == "db" && i.Status == escalation.Triggered
 	})
-	if !strings.Contains(inc.Summary, "HydraulicPressureLow") {
-		t.Errorf("incident %+v", inc)
+	// Alertmanager's defaults say severity "error", "[FIRING:2]
+	// HydraulicPressureLow (page)" and source "Alertmanager"; Tocsin reads
+	// the alerts instead.
+	if inc.Summary != "Hydraulic pressure low (2 alerts)" || inc.Severity != escalation.SevCritical ||
+		inc.Source != "plc-3, plc-4" || inc.AlertCount != 2 {
+		t.Errorf("incident from Alertmanager's default PagerDuty payload: summary %q, severity %v, source %q, alert count %d; "+
+			"want \"Hydraulic pressure low (2 alerts)\", critical, \"plc-3, plc-4\", 2", inc.Summary, inc.Severity, inc.Source, inc.AlertCount)
 	}
 	postAlerts(t, am, pressureAlerts(start, time.Now().UTC().Add(-time.Second).Format(time.RFC3339)))
 	waitIncident(t, eng, changes, "the incident resolved through /v2/enqueue", func(i escalation.Incident) bool {
 		return i.ID == inc.ID && i.Status == escalation.Resolved
 	})
+}
+
+// docsReceiver returns the receiver body (the lines under "- name: …") of
+// the YAML block in docs/integrations.md that contains marker, pointed at
+// ts with the test's token: the exact snippet a user pastes.
+func docsReceiver(t *testing.T, marker, url string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "integrations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range strings.Split(string(b), "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.Contains(block, marker) {
+			continue
+		}
+		_, body, ok := strings.Cut(block, "  - name: ")
+		if !ok {
+			t.Fatalf("the %s snippet in docs/integrations.md has no receiver", marker)
+		}
+		_, body, _ = strings.Cut(body, "\n")
+		return strings.NewReplacer("http://tocsin.local:8080", url, "s3cret", "t0ken").Replace(body)
+	}
+	t.Fatalf("docs/integrations.md has no yaml block with %s", marker)
+	return ""
+}
+
+// pressureGroup is three alerts of one group; those named in resolved
+// have ended.
+func pressureGroup(startsAt string, resolved ...string) string {
+	var alerts []string
+	for _, in := range []string{"plc-3", "plc-4", "plc-5"} {
+		end := ""
+		if slices.Contains(resolved, in) {
+			end = `,"endsAt":"` + time.Now().UTC().Add(-time.Second).Format(time.RFC3339) + `"`
+		}
+		alerts = append(alerts, `{"labels":{"alertname":"HydraulicPressureLow","instance":"`+in+`","severity":"page"},`+
+			`"annotations":{"summary":"Hydraulic pressure low"},"startsAt":"`+startsAt+`"`+end+`}`)
+	}
+	return "[" + strings.Join(alerts, ",") + "]"
+}
+
+// TestRealAlertmanagerDocsSnippets runs the real Alertmanager with each
+// snippet of docs/integrations.md as written and checks what a user
+// sees: a critical incident whose summary, alert count and source follow
+// the group as it goes from three firing alerts to two and then resolves.
+func TestRealAlertmanagerDocsSnippets(t *testing.T) {
+	for _, marker := range []string{"webhook_configs:", "pagerduty_configs:"} {
+		t.Run(strings.TrimSuffix(marker, ":"), func(t *testing.T) {
+			ts, eng := intakeServer(t)
+			changes := watchIncidents(t, eng)
+			am := startAlertmanager(t, docsReceiver(t, marker, ts.URL))
+			start := time.Now().UTC().Format(time.RFC3339)
+
+			postAlerts(t, am, pressureGroup(start))
+			inc := waitIncident(t, eng, changes, "an incident for the three alerts", func(i escalation.Incident) bool {
+				return i.Service == "press-line-1" && i.AlertCount == 3
+			})
+			if inc.Summary != "Hydraulic pressure low (3 alerts)" || inc.Severity != escalation.SevCritical || inc.Source != "plc-3, plc-4, plc-5" {
+				t.Errorf("three firing: summary %q, severity %v, source %q; want \"Hydraulic pressure low (3 alerts)\", critical, \"plc-3, plc-4, plc-5\"",
+					inc.Summary, inc.Severity, inc.Source)
+			}
+
+			postAlerts(t, am, pressureGroup(start, "plc-5"))
+			two := waitIncident(t, eng, changes, "the incident down to two alerts", func(i escalation.Incident) bool {
+				return i.ID == inc.ID && i.AlertCount == 2
+			})
+			if two.Summary != "Hydraulic pressure low (2 alerts)" || two.Status != escalation.Triggered {
+				t.Errorf("one of three resolved: summary %q, status %s; want \"Hydraulic pressure low (2 alerts)\", still triggered", two.Summary, two.Status)
+			}
+
+			postAlerts(t, am, pressureGroup(start, "plc-3", "plc-4", "plc-5"))
+			waitIncident(t, eng, changes, "the incident resolved", func(i escalation.Incident) bool {
+				return i.ID == inc.ID && i.Status == escalation.Resolved
+			})
+			if all, _ := eng.Incidents(context.Background(), escalation.IncidentFilter{Limit: 100}); len(all) != 1 {
+				t.Errorf("%d incidents, want one for the group", len(all))
+			}
+		})
+	}
 }

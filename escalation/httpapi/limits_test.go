@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"net"
 	"net/http"
@@ -55,9 +56,7 @@ func clientFrom(local string) *http.Client {
 // 503 beyond the per-address cap, the read timeout for the others) and a
 // client at another address must be answered meanwhile.
 func TestSlowConnectionsAreClosed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens 2,000 connections")
-	}
+	needs.Long(t, "opens 2,000 connections")
 	srv, _, _, _ := rolesServer(t)
 	l := shortLimits()
 	addr := limitedServer(t, srv, l)

@@ -193,6 +193,7 @@ func decodePagerDutyV2(body []byte, pol *escalation.Policy) (escalation.Event, *
 			}
 			ev.Summary = p.Summary
 			ev.Source = p.Source
+			fromAlertmanagerDefaults(&ev, in.Client, p)
 		}
 	}
 	for i, l := range in.Links {

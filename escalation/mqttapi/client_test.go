@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"strings"
 	"testing"
 	"time"
@@ -175,9 +176,8 @@ func TestMosquittoPersistentSession(t *testing.T) {
 // TestMosquittoCredentials runs against a broker that requires a password.
 func TestMosquittoCredentials(t *testing.T) {
 	pw := brokerReadableDir(t) + "/passwd"
-	if err := writePasswordFile(pw, "tocsin", "s3cret"); err != nil {
-		t.Skip("mosquitto_passwd unavailable:", err)
-	}
+	err := writePasswordFile(pw, "tocsin", "s3cret")
+	needs.That(t, err == nil, "mqtt", fmt.Sprintf("mosquitto_passwd unavailable (Debian package mosquitto): %v", err))
 	broker := startMosquitto(t, "password_file "+pw)
 	eng, _ := newEngine(t)
 

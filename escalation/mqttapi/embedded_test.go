@@ -3,6 +3,7 @@ package mqttapi
 import (
 	"context"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"strings"
 	"sync"
 	"testing"
@@ -77,9 +78,7 @@ func TestEmbeddedBrokerLoopback(t *testing.T) {
 // mochi's default limit of 8,192 (which dropped the rest for good), and
 // delivers them all when the session comes back.
 func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
-	if testing.Short() {
-		t.Skip("publishes 10,000 messages")
-	}
+	needs.Long(t, "publishes 10,000 messages")
 	cfg := testConfig("", "tocsin")
 	cfg.Broker, cfg.EmbeddedListen = Embedded, fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	b, err := startEmbedded(cfg, testLogger(t))

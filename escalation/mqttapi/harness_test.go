@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"log/slog"
 	"net"
@@ -45,14 +46,7 @@ func startMosquitto(t testing.TB, extra string) *mosquitto {
 // where clients expect it).
 func startMosquittoOn(t testing.TB, port int, extra string) *mosquitto {
 	t.Helper()
-	path, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, e := os.Stat("/usr/sbin/mosquitto"); e == nil {
-			path = "/usr/sbin/mosquitto"
-		} else {
-			t.Skip("mosquitto is not installed (Debian package mosquitto):", err)
-		}
-	}
+	path := needs.Command(t, "mosquitto", "mqtt")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
 	text := fmt.Sprintf(`listener %d 127.0.0.1

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -33,7 +34,7 @@ const (
 func TestMQTTChildDaemon(t *testing.T) {
 	dbPath, broker := os.Getenv(childEnvDB), os.Getenv(childEnvBroker)
 	if dbPath == "" {
-		t.Skip("helper process for TestNoLossAcrossSIGKILL")
+		return // only a helper process for TestNoLossAcrossSIGKILL
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -112,9 +113,7 @@ func (ch *child) kill() {
 // acknowledged (not committed yet) or are folded into their incident by
 // dedup key when redelivered (committed, but the PUBACK was lost).
 func TestNoLossAcrossSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes a few seconds; not in -short")
-	}
+	needs.Long(t, "takes a few seconds")
 	const total = 5000
 	broker := startMosquitto(t, "")
 	dbPath := filepath.Join(t.TempDir(), "tocsin.db")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/device"
+	"github.com/tocsin-relay/tocsin/escalation"
 )
 
 // The status light: Tocsin's own health shown on the panel's status
@@ -28,17 +29,23 @@ type Pinger interface {
 // Connected reports whether the MQTT broker is reachable.
 type Connected interface{ Connected() bool }
 
+// PolicyInForce is the policy the engine runs. *escalation.Engine
+// implements it. The light blinks "not configured" while it can page
+// nobody (escalation.CheckReadiness).
+type PolicyInForce interface{ Policy() *escalation.Policy }
+
 // HealthLight drives the status light. Run owns it.
 type HealthLight struct {
 	out   HealthOutputs
 	modem ModemUp
 	db    Pinger
 	mqtt  Connected // nil without MQTT
+	pol   PolicyInForce
 }
 
 // NewHealthLight returns the light for these parts; mqtt may be nil.
-func NewHealthLight(out HealthOutputs, modem ModemUp, db Pinger, mqtt Connected) *HealthLight {
-	return &HealthLight{out: out, modem: modem, db: db, mqtt: mqtt}
+func NewHealthLight(out HealthOutputs, modem ModemUp, db Pinger, mqtt Connected, pol PolicyInForce) *HealthLight {
+	return &HealthLight{out: out, modem: modem, db: db, mqtt: mqtt, pol: pol}
 }
 
 // Run updates the light until ctx ends. The modem and MQTT are looked at
@@ -51,6 +58,7 @@ func (l *HealthLight) Run(ctx context.Context) error {
 	for i := 0; ; i++ {
 		h.ModemDown = !l.modem.Up()
 		h.MQTTDown = l.mqtt != nil && !l.mqtt.Connected()
+		h.NotConfigured = !escalation.CheckReadiness(l.pol.Policy()).Configured
 		if i%30 == 0 {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			h.DatabaseError = l.db.Ping(pctx) != nil && ctx.Err() == nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/device"
+	"github.com/tocsin-relay/tocsin/escalation"
 )
 
 type lightRecorder struct {
@@ -27,6 +28,42 @@ func (r *lightRecorder) get() device.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last
+}
+
+// configured is a policy in force that pages a person.
+type configured struct{}
+
+func (configured) Policy() *escalation.Policy {
+	return &escalation.Policy{
+		Contacts:           []escalation.Contact{{ID: "tanaka", Phone: "+819000000001"}},
+		Services:           []escalation.Service{{ID: "press", EscalationPolicy: "main"}},
+		EscalationPolicies: []escalation.EscalationPolicy{{ID: "main", Levels: []escalation.Level{{Notify: []escalation.Target{{Contact: "tanaka"}}}}}},
+	}
+}
+
+// nobody is the package's example: no contact at all.
+type nobody struct{}
+
+func (nobody) Policy() *escalation.Policy { return &escalation.Policy{} }
+
+// Until a policy reaches a person the light says so (four blinks).
+func TestHealthLightNotConfigured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out, up, db := &lightRecorder{}, &upFlag{}, &pinger{}
+		up.v.Store(true)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			NewHealthLight(out, up, db, nil, nobody{}).Run(ctx)
+		}()
+		synctest.Wait()
+		if got := out.get(); got != (device.Health{NotConfigured: true}) {
+			t.Errorf("with a policy that pages nobody: %+v, want only NotConfigured", got)
+		}
+		cancel()
+		<-done
+	})
 }
 
 type upFlag struct{ v atomic.Bool }
@@ -54,7 +91,7 @@ func TestHealthLight(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			NewHealthLight(out, modem, db, mqtt).Run(ctx)
+			NewHealthLight(out, modem, db, mqtt, configured{}).Run(ctx)
 		}()
 		synctest.Wait()
 		if got := out.get(); got != (device.Health{}) {

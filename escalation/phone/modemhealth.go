@@ -20,6 +20,8 @@ type ModemState interface {
 // Ingester takes Tocsin's own alerts. *escalation.Engine implements it.
 type Ingester interface {
 	Ingest(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error)
+	// Policy gives the time zone the summary's time is written in.
+	Policy() *escalation.Policy
 }
 
 // HealthService and HealthDedupKey name the incident a modem unusable for
@@ -85,7 +87,13 @@ func (h *ModemHealth) Observe(ctx context.Context, st modem.State) {
 	switch {
 	case st.Down && !h.open:
 		ev.Action = escalation.Trigger
-		ev.Summary = fmt.Sprintf("Modem unusable since %s: %s", st.Since.Local().Format("15:04"), st.Reason)
+		loc := time.Local
+		if h.ingest != nil {
+			if l, err := escalation.LoadZone(h.ingest.Policy().Settings.TimeZone); err == nil && h.ingest.Policy().Settings.TimeZone != "" {
+				loc = l
+			}
+		}
+		ev.Summary = fmt.Sprintf("Modem unusable since %s: %s", st.Since.In(loc).Format("15:04 MST"), st.Reason)
 	case ok && !h.healthy:
 		ev.Action = escalation.Resolve // dropped when no incident is open
 	default:

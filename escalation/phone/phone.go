@@ -75,7 +75,9 @@ type Options struct {
 	MaxAttempts int
 	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
 	RingTimeout time.Duration
-	Log         *slog.Logger
+	// Reports, when set, records delivery reports (receipts.go).
+	Reports Reports
+	Log     *slog.Logger
 }
 
 // Phone is the delivery worker. Create it with New and run it with Run.
@@ -90,6 +92,8 @@ type Phone struct {
 	wake      chan struct{}
 	wakeVoice chan struct{}
 	wakeInbox chan struct{} // a received SMS was stored (inbox.go)
+	reports   Reports       // nil: delivery reports are not recorded
+	reportQ   reportQueue   // from the URC dispatcher to reportLoop
 
 	ringMu     sync.Mutex // guards lastRing, lastRingAt
 	lastRing   string
@@ -111,7 +115,8 @@ func New(m Modem, out Outbox, in Inbox, e Engine, o Options) *Phone {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Phone{modem: m, outbox: out, inbox: in, engine: e, opts: o, log: o.Log,
-		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), wakeVoice: make(chan struct{}, 1), wakeInbox: make(chan struct{}, 1),
+		reports: o.Reports, reportQ: reportQueue{wake: make(chan struct{}, 1)}}
 }
 
 // Wake tells the worker that the outbox changed.
@@ -153,6 +158,12 @@ func (p *Phone) Run(ctx context.Context) error {
 	go func() {
 		defer close(inboxDone)
 		p.inboxLoop(ctx)
+	}()
+	reportsDone := make(chan struct{})
+	defer func() { <-reportsDone }()
+	go func() {
+		defer close(reportsDone)
+		p.reportLoop(ctx)
 	}()
 	if caller, ok := p.modem.(Caller); ok {
 		done := make(chan struct{})
@@ -201,14 +212,18 @@ func (p *Phone) Run(ctx context.Context) error {
 // awaitModem returns once the modem is up (at once when it is), false if
 // ctx ended first. It is the supervisor's wake-up, not a poll: nothing is
 // claimed, and so nothing counted, while there is no modem. Meanwhile each
-// page that becomes ready to leave on ch (at start, and at every wake of
-// the outbox) gets one timeline line saying it waits for the modem.
+// page that becomes ready to leave on ch gets one timeline line saying it
+// waits for the modem: at start, at every wake of the outbox, and every
+// noteEvery (the outbox is woken only when what can leave changes, and
+// while the modem is away a person's second page changes nothing).
 func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-chan struct{}) bool {
 	select {
 	case <-p.modem.Ready():
 		return true
 	default:
 	}
+	tick := time.NewTicker(noteEvery)
+	defer tick.Stop()
 	for {
 		note := "page waiting for the modem: " + p.modem.State().Reason
 		if n, err := p.outbox.NoteWaiting(ctx, ch, strings.TrimSuffix(note, ": "), time.Now()); err != nil {
@@ -220,11 +235,16 @@ func (p *Phone) awaitModem(ctx context.Context, ch escalation.Channel, wake <-ch
 		case <-p.modem.Ready():
 			return true
 		case <-wake:
+		case <-tick.C:
 		case <-ctx.Done():
 			return false
 		}
 	}
 }
+
+// noteEvery is how often, while the modem is away, pages that started to
+// wait are noted on their timelines.
+const noteEvery = 5 * time.Second
 
 // waiter paces a worker after a send the modem could not make (verdict
 // Wait) while the supervisor still says the modem is up (it has not noticed

@@ -35,6 +35,11 @@ type Fallback struct {
 	Data []byte
 }
 
+// Vet is a check of a loaded policy beyond its own validity, which only
+// the daemon can make (cmd refuses the example files' phone numbers with a
+// real modem). An error rejects the policy.
+type Vet func(p *escalation.Policy) error
+
 // Keeper applies policies. Apply may be called from any goroutine; applies
 // are serialised. Watch owns its goroutine.
 type Keeper struct {
@@ -42,17 +47,18 @@ type Keeper struct {
 	engine   Engine
 	file     string    // policy_file; "" for none
 	fallback *Fallback // nil: none
+	vet      Vet       // nil: none
 	log      *slog.Logger
 
 	mu sync.Mutex // serialises applies (file, SIGHUP, API)
 }
 
-// NewKeeper returns the keeper of engine's policy.
-func NewKeeper(store Store, engine Engine, file string, fallback *Fallback, log *slog.Logger) *Keeper {
+// NewKeeper returns the keeper of engine's policy; vet may be nil.
+func NewKeeper(store Store, engine Engine, file string, fallback *Fallback, vet Vet, log *slog.Logger) *Keeper {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Keeper{store: store, engine: engine, file: file, fallback: fallback, log: log}
+	return &Keeper{store: store, engine: engine, file: file, fallback: fallback, vet: vet, log: log}
 }
 
 // Start puts the initial policy in force: policy_file when there is one
@@ -66,6 +72,7 @@ func (k *Keeper) Start(ctx context.Context) (*escalation.Policy, error) {
 	switch {
 	case err == nil:
 		k.engine.SetPolicy(p)
+		k.warnNotConfigured(p)
 		return p, nil
 	case escalation.KindOf(err) != escalation.NotFound:
 		return nil, err
@@ -104,6 +111,9 @@ func (k *Keeper) ApplyAt(ctx context.Context, name string, data []byte, by strin
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p, err := Load(name, data)
+	if err == nil && k.vet != nil {
+		err = k.vet(p)
+	}
 	if err != nil {
 		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
 	}
@@ -113,10 +123,21 @@ func (k *Keeper) ApplyAt(ctx context.Context, name string, data []byte, by strin
 	}
 	p.Version = v.Version
 	k.engine.SetPolicy(p)
-	if changed {
-		k.log.Info("policy applied", "version", v.Version, "hash", v.Hash[:min(12, len(v.Hash))], "by", by, "from", name)
+	if changed || by == "start" {
+		if changed {
+			k.log.Info("policy applied", "version", v.Version, "hash", v.Hash[:min(12, len(v.Hash))], "by", by, "from", name)
+		}
+		k.warnNotConfigured(p)
 	}
 	return p, nil
+}
+
+// warnNotConfigured logs, in the words the status shows, that the policy
+// in force pages nobody (escalation.CheckReadiness).
+func (k *Keeper) warnNotConfigured(p *escalation.Policy) {
+	if r := escalation.CheckReadiness(p); !r.Configured {
+		k.log.Warn(r.Reason, "policy_version", p.Version)
+	}
 }
 
 // Watch applies policy_file again when it changes on disk (an editor's

@@ -35,7 +35,7 @@ func TestKeeperLifecycle(t *testing.T) {
 	if err := os.WriteFile(file, []byte(goodPolicy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k := policyfile.NewKeeper(db, eng, file, nil, nil)
+	k := policyfile.NewKeeper(db, eng, file, nil, nil, nil)
 	p, err := k.Start(ctx)
 	if err != nil || p.Version != 1 || eng.Policy() != p {
 		t.Fatalf("Start = v%d, %v; engine runs %p, want %p", p.Version, err, eng.Policy(), p)
@@ -55,7 +55,7 @@ func TestKeeperLifecycle(t *testing.T) {
 	}
 	// Without a file, the stored version is the one in force after a restart.
 	eng2 := escalation.NewEngine(db, nil, nil)
-	p3, err := policyfile.NewKeeper(db, eng2, "", nil, nil).Start(ctx)
+	p3, err := policyfile.NewKeeper(db, eng2, "", nil, nil, nil).Start(ctx)
 	if err != nil || p3.Version != 2 || eng2.Policy() != p3 {
 		t.Fatalf("restart without a file: v%d, %v", p3.Version, err)
 	}

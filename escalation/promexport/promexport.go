@@ -57,7 +57,7 @@ var registrationStates = []string{"home", "roaming", "searching", "denied", "not
 var (
 	descIncidents     = prometheus.NewDesc("tocsin_incidents", "Incidents by service and status.", []string{"service", "status"}, nil)
 	descAlerts        = prometheus.NewDesc("tocsin_alerts_received_total", "Events received, by intake (http, mqtt, pagerduty, alertmanager, grafana, heartbeat, drill, ...) and service.", []string{"intake", "service"}, nil)
-	descNotifications = prometheus.NewDesc("tocsin_notifications_total", "Pages and messages by channel (sms, voice, email, push, webhook) and outcome (queued, sending, sent, failed).", []string{"channel", "status"}, nil)
+	descNotifications = prometheus.NewDesc("tocsin_notifications_total", "Pages and messages by channel (sms, voice, email, push, webhook) and outcome (queued, sending, sent, delivered, failed).", []string{"channel", "status"}, nil)
 	descOutboxDepth   = prometheus.NewDesc("tocsin_outbox_depth", "Messages waiting to be sent (queued or sending).", nil, nil)
 	descTimeToAck     = prometheus.NewDesc("tocsin_time_to_acknowledge_seconds", "Time from an incident's creation to its acknowledgement (drills excluded).", nil, nil)
 	descModemUp       = prometheus.NewDesc("tocsin_modem_up", "1 while the modem answers.", nil, nil)

@@ -30,7 +30,7 @@ func TestExporterOnARealDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Ingest(ctx, escalation.Event{Service: "press", Summary: "x", Action: escalation.Trigger, Intake: "mqtt"}, 0, time.Now()); err != nil {
+	if _, err := db.Ingest(ctx, escalation.Event{Service: "press", Summary: "x", Action: escalation.Trigger, Intake: "mqtt"}, 0, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	beat := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)

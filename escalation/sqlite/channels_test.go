@@ -26,7 +26,7 @@ func TestChannelRows(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	now := time.Now()
-	res, err := db.Ingest(ctx, trigger("k1", escalation.SevCritical), 0, now)
+	res, err := db.Ingest(ctx, trigger("k1", escalation.SevCritical), 0, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestAckLinkUsedOnce(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	now := time.Now()
-	res, _ := db.Ingest(ctx, trigger("k1", escalation.SevCritical), 0, now)
+	res, _ := db.Ingest(ctx, trigger("k1", escalation.SevCritical), 0, now, nil)
 	links := []escalation.AckLink{
 		{Hash: "a", IncidentID: res.IncidentID, Recipient: "tanaka", Action: escalation.Acknowledge, Channel: escalation.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
 		{Hash: "b", IncidentID: res.IncidentID, Recipient: "tanaka", Action: escalation.Resolve, Channel: escalation.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)},

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,17 @@ type job struct {
 // maxBatch bounds how many writes share one transaction, so one commit
 // never holds the write lock for long.
 const maxBatch = 512
+
+// maxLinger bounds how long the writer lingers for more writes to join a
+// batch under load; an fsync costs several times as much. The writer
+// lingers by yielding the processor (at most maxLingerYields times), not by
+// sleeping on a timer: a writer holding answered-but-uncommitted work never
+// looks idle, so nothing (a watchdog, a synctest bubble's Wait) can take a
+// half-done batch for a quiet database.
+const (
+	maxLinger       = time.Millisecond
+	maxLingerYields = 256
+)
 
 // Open opens (creating if needed) the database at path, runs migrations
 // and starts the writer. Close releases it.
@@ -181,10 +193,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // jobs of a batch share one transaction and one commit. If any job fails,
 // the batch is rolled back and each job runs again in a transaction of its
 // own, so one bad job never undoes the others. Every job is answered only
-// after its transaction committed (or failed).
+// after its transaction committed (or failed). Under concurrent load the
+// writer lingers up to maxLinger for as many jobs as its previous batch had:
+// the callers that commit answered are on their way back, and one fsync
+// for all of them beats two for half each.
 func (db *DB) writer() {
 	defer close(db.done)
 	batch := make([]*job, 0, maxBatch)
+	last := 0 // size of the previous batch
 	for {
 		select {
 		case <-db.stop:
@@ -202,6 +218,23 @@ func (db *DB) writer() {
 				break collect
 			}
 		}
+		// Under concurrent load (the previous batch shared its commit),
+		// the writers answered by that commit are already on their way
+		// back: wait a moment for as many, so that one fsync serves them
+		// all instead of every other commit carrying half of them. On a
+		// quiet day batches hold one write each, and nothing waits.
+		if last > 1 && len(batch) < last {
+			start := time.Now()
+			for i := 0; len(batch) < last && i < maxLingerYields && time.Since(start) < maxLinger; i++ {
+				select {
+				case j := <-db.jobs:
+					batch = append(batch, j)
+				default:
+					runtime.Gosched()
+				}
+			}
+		}
+		last = len(batch)
 		if len(batch) == 1 || !db.runTogether(batch) {
 			for _, j := range batch {
 				j.err <- db.runAlone(j)

@@ -28,6 +28,11 @@ func (db *DB) Release(ctx context.Context, ids []int64, note string, retryAt, no
 		return nil
 	}
 	return wrapErr("release", db.update(ctx, func(tx *sql.Tx) error {
+		// Nothing was sent: the person's turn the claim took is given
+		// back (before updated_at, which identifies the claim, changes).
+		if err := releasePace(tx, ids); err != nil {
+			return err
+		}
 		in, args := inList(ids)
 		// The incidents of the messages that start waiting now.
 		rows, err := tx.Query(`SELECT DISTINCT c.incident_id FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id

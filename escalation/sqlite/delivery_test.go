@@ -30,7 +30,7 @@ func TestReleaseIsNotAnAttempt(t *testing.T) {
 	now := time.Now()
 	var ids []int64
 	for i := range 3 {
-		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, now)
+		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestRequeueInterruptedNotesTimeline(t *testing.T) {
 	now := time.Now()
 	var ids []int64
 	for i := range 2 {
-		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, now)
+		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

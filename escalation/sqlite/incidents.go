@@ -64,7 +64,14 @@ func newDedupKey() string {
 //     unknown key they are recorded and dropped;
 //   - groupBy > 0 folds a trigger into the most recent incident with the
 //     same key even if it was resolved within the window (storm control).
-func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Duration, now time.Time) (escalation.IngestResult, error) {
+//
+// A new incident's first escalation step is written in the same
+// transaction: first (the engine's pure decision) computes it from the new
+// incident, so an alert that pages someone costs one transaction, not an
+// ingest and then a step. With first nil the incident is due at now and
+// the engine steps it.
+func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Duration, now time.Time,
+	first func(escalation.EscalationState) escalation.StepResult) (escalation.IngestResult, error) {
 	var res escalation.IngestResult
 	if ev.Action == escalation.Trigger && ev.DedupKey == "" {
 		ev.DedupKey = newDedupKey()
@@ -98,31 +105,44 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 		}
 		switch {
 		case ev.Action == escalation.Trigger && !found:
+			drill := ev.Intake == escalation.DrillIntake
 			newID, err := db.newIncidentID(tx) // twin relays: ids in this box's slot
 			if err != nil {
 				return err
 			}
 			r, err := tx.Exec(`INSERT INTO incidents (id, service, dedup_scope, dedup_key, summary, severity,
 				source, status, details, created_at, last_alert_at, alert_count, drill)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, 1, ?)`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)`,
 				newID, ev.Service, ev.DedupScope, ev.DedupKey, ev.Summary, int(ev.Severity), ev.Source,
-				details, ms(now), ms(now), boolInt(ev.Intake == "drill"))
+				details, ms(now), ms(now), max(1, ev.Alerts), boolInt(drill))
 			if err != nil {
 				return err
 			}
 			id, _ = r.LastInsertId()
-			if _, err := tx.Exec(`INSERT INTO escalations (incident_id, level, loop, loop_started_at, next_at)
-				VALUES (?, 0, 0, ?, ?)`, id, ms(now), ms(now)); err != nil {
+			res.New, res.Status = true, escalation.Triggered
+			inc := escalation.Incident{ID: id, Service: ev.Service, DedupKey: ev.DedupKey, Summary: ev.Summary,
+				Severity: ev.Severity, Source: ev.Source, Status: escalation.Triggered, Details: ev.Details,
+				CreatedAt: fromMS(ms(now)), AlertCount: max(1, ev.Alerts), Drill: drill}
+			s := escalation.StepResult{IncidentID: id, Status: escalation.Triggered, LoopStartedAt: now, NextAt: now}
+			if first != nil {
+				s = first(escalation.EscalationState{Incident: inc, LoopStartedAt: now, NextAt: now})
+			}
+			if res.PagesReady, err = firstStep(tx, inc, ev, s, now); err != nil {
 				return err
 			}
-			res.New, res.Status = true, escalation.Triggered
-			if err := addTimeline(tx, id, now, escalation.KindTriggered,
-				fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary)); err != nil {
+		case ev.Action == escalation.Trigger && ev.Alerts > 0:
+			// A group's latest word on itself: how many fire and the
+			// summary that counts them (Event.Alerts). The worst severity
+			// seen stays.
+			res.Status = escalation.Status(status)
+			if _, err := tx.Exec(`UPDATE incidents SET alert_count = ?, summary = ?, last_alert_at = ?,
+				severity = MIN(severity, ?) WHERE id = ?`, ev.Alerts, ev.Summary, ms(now), int(ev.Severity), id); err != nil {
 				return err
 			}
 		case ev.Action == escalation.Trigger:
 			res.Status = escalation.Status(status)
-			// Keep the worst severity seen; the latest summary wins.
+			// Keep the worst severity seen and the first summary (the one
+			// people were paged with); each alert is on the timeline.
 			if _, err := tx.Exec(`UPDATE incidents SET alert_count = alert_count + 1, last_alert_at = ?,
 				severity = MIN(severity, ?) WHERE id = ?`, ms(now), int(ev.Severity), id); err != nil {
 				return err
@@ -166,6 +186,22 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 		return nil
 	}))
 	return res, wrapErr("ingest", err)
+}
+
+// firstStep writes a new incident's escalation state, its timeline (the
+// trigger, then what step s decided) in one statement, and the zones and
+// pages of s. It reports whether a page can leave at once.
+func firstStep(tx *sql.Tx, inc escalation.Incident, ev escalation.Event, s escalation.StepResult, now time.Time) (bool, error) {
+	if _, err := tx.Exec(`INSERT INTO escalations (incident_id, level, loop, loop_started_at, next_at, policy_version)
+		VALUES (?, ?, ?, ?, ?, ?)`, inc.ID, s.Level, s.Loop, ms(s.LoopStartedAt), nullMS(s.NextAt), s.PolicyVersion); err != nil {
+		return false, err
+	}
+	entries := append([]escalation.TimelineEntry{{At: now, Kind: escalation.KindTriggered,
+		Detail: fmt.Sprintf("%s via %s: %s", ev.Severity, ev.Intake, ev.Summary)}}, s.Timeline...)
+	if err := addTimelines(tx, inc.ID, entries); err != nil {
+		return false, err
+	}
+	return stepEffects(tx, s, inc.ID, now)
 }
 
 // Transition acknowledges or resolves incident id.
@@ -235,6 +271,23 @@ func addTimeline(tx *sql.Tx, id int64, at time.Time, kind, detail string) error 
 	return err
 }
 
+// addTimelines appends entries to incident id's timeline in one statement.
+func addTimelines(tx *sql.Tx, id int64, entries []escalation.TimelineEntry) error {
+	switch len(entries) {
+	case 0:
+		return nil
+	case 1:
+		return addTimeline(tx, id, entries[0].At, entries[0].Kind, entries[0].Detail)
+	}
+	args := make([]any, 0, 4*len(entries))
+	for _, e := range entries {
+		args = append(args, id, ms(e.At), e.Kind, e.Detail)
+	}
+	_, err := tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)`+
+		strings.Repeat(`, (?, ?, ?, ?)`, len(entries)-1), args...)
+	return err
+}
+
 // AddTimeline appends entries to incident id's timeline.
 func (db *DB) AddTimeline(ctx context.Context, id int64, entries ...escalation.TimelineEntry) error {
 	return wrapErr("timeline", db.update(ctx, func(tx *sql.Tx) error {
@@ -273,7 +326,11 @@ func (db *DB) Incident(ctx context.Context, id int64) (escalation.Incident, erro
 		e.At = fromMS(at)
 		inc.Timeline = append(inc.Timeline, e)
 	}
-	return inc, rows.Err()
+	if err := rows.Err(); err != nil {
+		return inc, err
+	}
+	inc.Notifications, err = db.Outbox(ctx, OutboxFilter{IncidentID: id, Limit: 200})
+	return inc, err
 }
 
 // Incidents lists incidents newest first.
@@ -449,26 +506,34 @@ func step(tx *sql.Tx, s escalation.StepResult, now time.Time) error {
 			return err
 		}
 	}
-	for _, e := range s.Timeline {
-		if err := addTimeline(tx, s.IncidentID, e.At, e.Kind, e.Detail); err != nil {
-			return err
-		}
+	if err := addTimelines(tx, s.IncidentID, s.Timeline); err != nil {
+		return err
 	}
+	_, err = stepEffects(tx, s, s.IncidentID, now)
+	return err
+}
+
+// stepEffects raises the zones and queues the pages of step s for incident
+// id. It reports whether a page can leave at once (see claimable).
+func stepEffects(tx *sql.Tx, s escalation.StepResult, id int64, now time.Time) (bool, error) {
 	for _, z := range s.Zones {
 		if _, err := tx.Exec(`INSERT INTO zone_alarms (incident_id, zone, since) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, s.IncidentID, z, ms(now)); err != nil {
-			return err
+			ON CONFLICT DO NOTHING`, id, z, ms(now)); err != nil {
+			return false, err
 		}
 	}
+	ready := false
 	for _, n := range s.Pages {
 		if n.IncidentID == 0 {
-			n.IncidentID = s.IncidentID
+			n.IncidentID = id
 		}
-		if err := enqueue(tx, n, now); err != nil {
-			return err
+		r, err := enqueue(tx, n, now)
+		if err != nil {
+			return false, err
 		}
+		ready = ready || r
 	}
-	return nil
+	return ready, nil
 }
 
 // ZoneAlarms lists the zones raised by open incidents.

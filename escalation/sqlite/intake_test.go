@@ -26,7 +26,7 @@ func TestRedeliveryCountedOnce(t *testing.T) {
 	}
 	ingest := func(ev escalation.Event) escalation.IngestResult {
 		t.Helper()
-		res, err := db.Ingest(ctx, ev, 0, now)
+		res, err := db.Ingest(ctx, ev, 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestRedeliveriesInOneGroupCommit(t *testing.T) {
 		wg.Go(func() {
 			ev := trigger(fmt.Sprintf("k%d", i), escalation.SevWarning)
 			ev.Message = escalation.IntakeMessage{Slot: fmt.Sprintf("s|%d", i), Hash: "h"}
-			if _, err := db.Ingest(ctx, ev, 0, time.Now()); err != nil {
+			if _, err := db.Ingest(ctx, ev, 0, time.Now(), nil); err != nil {
 				t.Error(err)
 			}
 		})
@@ -105,7 +105,7 @@ func TestRedeliveriesInOneGroupCommit(t *testing.T) {
 		wg.Go(func() {
 			ev := trigger(fmt.Sprintf("k%d", i), escalation.SevWarning)
 			ev.Message = escalation.IntakeMessage{Slot: fmt.Sprintf("s|%d", i), Hash: "h", Redelivered: true}
-			if res, err := db.Ingest(ctx, ev, 0, time.Now()); err != nil || !res.Repeat {
+			if res, err := db.Ingest(ctx, ev, 0, time.Now(), nil); err != nil || !res.Repeat {
 				t.Errorf("redelivery %d: %+v %v", i, res, err)
 			}
 		})

@@ -4,15 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
-func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) error {
+// enqueue adds n to the outbox. It reports whether n made something
+// claimable that was not (see claimable), so the caller wakes delivery only
+// then and not once per page.
+func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) (bool, error) {
 	if n.Channel == "" {
 		n.Channel = escalation.SMS
+	}
+	ready, err := claimable(tx, n.Channel, n.Number, n.Level, now)
+	if err != nil {
+		return false, err
 	}
 	var incID any
 	if n.IncidentID != 0 {
@@ -24,7 +32,7 @@ func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) error {
 		incID, n.ContactID, string(n.Channel), n.Number, n.Text, n.PolicyVersion, n.Level, int(n.Severity), ms(now), ms(now),
 		string(n.Answer))
 	if err != nil {
-		return err
+		return false, err
 	}
 	id, _ := r.LastInsertId()
 	covers := n.Covers
@@ -33,10 +41,10 @@ func enqueue(tx *sql.Tx, n escalation.Notification, now time.Time) error {
 	}
 	for _, c := range covers {
 		if _, err := tx.Exec(`INSERT OR IGNORE INTO outbox_covers (outbox_id, incident_id) VALUES (?, ?)`, id, c); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return ready, nil
 }
 
 // Enqueue adds notifications to the outbox.
@@ -44,7 +52,7 @@ func (db *DB) Enqueue(ctx context.Context, ns ...escalation.Notification) error 
 	now := time.Now()
 	return wrapErr("enqueue", db.update(ctx, func(tx *sql.Tx) error {
 		for _, n := range ns {
-			if err := enqueue(tx, n, now); err != nil {
+			if _, err := enqueue(tx, n, now); err != nil {
 				return err
 			}
 		}
@@ -53,53 +61,75 @@ func (db *DB) Enqueue(ctx context.Context, ns ...escalation.Notification) error 
 }
 
 const outboxCols = `o.id, COALESCE(o.incident_id, 0), o.contact_id, o.channel, o.number, o.text, o.status,
-	o.attempts, o.modem_ref, o.error, o.policy_version, o.level, o.severity, o.created_at, o.updated_at`
+	o.attempts, o.modem_ref, o.error, o.policy_version, o.level, o.severity, o.created_at, o.updated_at, o.delivered_at`
 
 func scanOutbox(r scanner) (escalation.Notification, error) {
 	var (
 		n                escalation.Notification
 		channel, status  string
 		created, updated int64
+		delivered        sql.NullInt64
 	)
 	err := r.Scan(&n.ID, &n.IncidentID, &n.ContactID, &channel, &n.Number, &n.Text, &status,
-		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated)
+		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated, &delivered)
 	n.Channel = escalation.Channel(channel)
 	n.Status = escalation.NotificationStatus(status)
+	if delivered.Valid && n.Status == escalation.Sent {
+		n.Status = escalation.Delivered // the network reported it on the handset
+		n.DeliveredAt = timePtr(delivered)
+	}
 	n.CreatedAt, n.UpdatedAt = fromMS(created), fromMS(updated)
 	return n, err
 }
 
 // Claim takes the next message to send on channel and marks it sending.
-// Pages go most severe first, then oldest. For an SMS page, every other
-// page queued for the same number is claimed with it, so the caller can
-// fold them into one digest. Numbers that were sent perMinute SMS in the last minute are
-// skipped (their pages wait and fold into a later digest); perMinute <= 0
-// means no limit. It returns nil when nothing is ready.
+// Pages go before answers and confirmations (level 0), then most severe,
+// then oldest. For an SMS page, the other pages queued for the same number
+// (up to maxFold) are claimed with it, so the caller can fold them into one
+// digest. An SMS is claimed only for a number whose turn has come: never
+// more than perMinute SMS to one number in any 60 s window (their pages
+// wait and fold into a later digest); perMinute <= 0 means no limit. It
+// returns nil when nothing is ready.
+//
+// The cost does not depend on how many messages are queued (see pace.go),
+// and a call that finds nothing to claim reads only: it never takes a turn
+// in the writer that ingest, acknowledgements and /healthz go through.
 func (db *DB) Claim(ctx context.Context, channel escalation.Channel, perMinute int, now time.Time) ([]escalation.Notification, error) {
+	if _, found, stale, err := pick(ctx, db.read, channel, perMinute, now); err != nil {
+		return nil, wrapErr("claim", err)
+	} else if !found && len(stale) == 0 {
+		return nil, nil
+	}
 	var out []escalation.Notification
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		out = nil
-		q := `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.channel = ? AND o.not_before <= ?`
-		args := []any{string(channel), ms(now)}
-		if perMinute > 0 && channel == escalation.SMS {
-			q += ` AND (SELECT COUNT(*) FROM outbox s WHERE s.number = o.number AND s.channel = 'sms'
-				AND s.status IN ('sending', 'sent') AND s.updated_at > ? AND s.attempts > 0) < ?`
-			args = append(args, ms(now.Add(-time.Minute)), perMinute)
+		// Again inside the transaction: the read above may be stale.
+		bg := context.Background()
+		best, found, stale, err := pick(bg, tx, channel, perMinute, now)
+		if err != nil {
+			return err
 		}
-		q += ` ORDER BY o.severity, o.id LIMIT 1`
-		first, err := scanOutbox(tx.QueryRow(q, args...))
-		if err == sql.ErrNoRows {
+		for number, next := range stale {
+			if _, err := tx.Exec(`UPDATE sms_pace SET next_at = ? WHERE number = ?`, next, number); err != nil {
+				return err
+			}
+		}
+		if !found {
 			return nil
 		}
+		first, err := scanOutbox(tx.QueryRow(`SELECT `+outboxCols+` FROM outbox o WHERE o.id = ?`, best.id))
 		if err != nil {
 			return err
 		}
 		out = append(out, first)
 		if channel == escalation.SMS && first.Level > 0 {
-			// Fold the other pages (not confirmations) for this number.
+			// Fold the other pages (not confirmations) for this number,
+			// read in claim order from the outbox_queue index ("+" keeps
+			// SQLite from sorting the number's queue by another index).
 			rows, err := tx.Query(`SELECT `+outboxCols+` FROM outbox o WHERE o.status = 'queued' AND o.channel = 'sms'
-				AND o.number = ? AND o.id != ? AND o.not_before <= ? AND o.level > 0 ORDER BY o.severity, o.id LIMIT 50`,
-				first.Number, first.ID, ms(now))
+				AND o.number = ? AND (o.level = 0) = 0 AND o.id != ? AND +o.not_before <= ?
+				ORDER BY o.severity, o.id LIMIT ?`,
+				first.Number, first.ID, ms(now), maxFold)
 			if err != nil {
 				return err
 			}
@@ -112,6 +142,9 @@ func (db *DB) Claim(ctx context.Context, channel escalation.Channel, perMinute i
 				out = append(out, n)
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
 		ids := make([]int64, len(out))
 		for i := range out {
@@ -124,6 +157,19 @@ func (db *DB) Claim(ctx context.Context, channel escalation.Channel, perMinute i
 			WHERE id IN (`+in+`)`, append([]any{ms(now)}, args...)...); err != nil {
 			return err
 		}
+		if channel == escalation.SMS && perMinute > 0 && first.Level > 0 {
+			// Pages use the person's turns; answers do not (see pick).
+			p, err := readPace(bg, tx, first.Number)
+			if err != nil {
+				return err
+			}
+			recent := recordSend(p.recent, perMinute, ms(now))
+			if _, err := tx.Exec(`INSERT INTO sms_pace (number, next_at, recent) VALUES (?, ?, ?)
+				ON CONFLICT (number) DO UPDATE SET next_at = excluded.next_at, recent = excluded.recent`,
+				first.Number, nextAllowed(recent, perMinute, ms(now)), formatRecent(recent)); err != nil {
+				return err
+			}
+		}
 		covers, err := coversOf(tx, ids)
 		if err != nil {
 			return err
@@ -135,6 +181,9 @@ func (db *DB) Claim(ctx context.Context, channel escalation.Channel, perMinute i
 	})
 	return out, wrapErr("claim", err)
 }
+
+// maxFold bounds how many other pages one claim folds into a digest.
+const maxFold = 50
 
 // inList returns "?, ?, ?" for ids and the ids as arguments.
 func inList(ids []int64) (string, []any) {
@@ -189,6 +238,11 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 		if _, err := tx.Exec(q, append(args, idArgs...)...); err != nil {
 			return err
 		}
+		if o.Status == escalation.Sent {
+			if err := recordParts(tx, ids, o.Ref, now); err != nil {
+				return err
+			}
+		}
 		if o.Timeline == "" {
 			return nil
 		}
@@ -203,19 +257,24 @@ func (db *DB) Finish(ctx context.Context, ids []int64, o escalation.Outcome, now
 		if err != nil {
 			return err
 		}
+		// One statement for every incident the digest covered.
 		seen := map[int64]bool{}
+		var rows []any
 		for _, id := range ids {
 			for _, inc := range covers[id] {
 				if seen[inc] {
 					continue
 				}
 				seen[inc] = true
-				if err := addTimeline(tx, inc, now, kind, o.Timeline); err != nil {
-					return err
-				}
+				rows = append(rows, inc, ms(now), kind, o.Timeline)
 			}
 		}
-		return nil
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(`INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)`+
+			strings.Repeat(`, (?, ?, ?, ?)`, len(rows)/4-1), rows...)
+		return err
 	}))
 }
 
@@ -294,12 +353,44 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	return n, wrapErr("outbox depth", err)
 }
 
-// NextRetry returns when the earliest held-back message becomes ready.
+// NextRetry returns when the next queued SMS may leave: for each number
+// with SMS queued, the later of its turn (the per-minute limit) and its
+// earliest retry time; the earliest of those. The delivery worker sleeps
+// until then. It reads a few index entries per number, never the queue.
 func (db *DB) NextRetry(ctx context.Context) (time.Time, bool, error) {
-	var v sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT MIN(not_before) FROM outbox WHERE status = 'queued'`).Scan(&v)
-	if err != nil || !v.Valid {
-		return time.Time{}, false, wrapErr("next retry", err)
+	var (
+		next  int64
+		found bool
+	)
+	for number := ""; ; {
+		var (
+			ok  bool
+			err error
+		)
+		number, ok, err = nextNumber(ctx, db.read, escalation.SMS, number)
+		if err != nil {
+			return time.Time{}, false, wrapErr("next retry", err)
+		}
+		if !ok {
+			break
+		}
+		var t int64
+		// Pages wait for the number's turn and their retry time; answers,
+		// which are not paced, for their retry time only.
+		err = db.read.QueryRowContext(ctx, `SELECT MIN(
+			COALESCE(MAX(COALESCE((SELECT next_at FROM sms_pace WHERE number = ?1), 0),
+				(SELECT MIN(not_before) FROM outbox WHERE status = 'queued' AND channel = 'sms' AND number = ?1 AND level > 0)), ?2),
+			COALESCE((SELECT MIN(not_before) FROM outbox WHERE status = 'queued' AND channel = 'sms' AND number = ?1 AND level = 0), ?2))`,
+			number, int64(math.MaxInt64)).Scan(&t)
+		if err != nil {
+			return time.Time{}, false, wrapErr("next retry", err)
+		}
+		if !found || t < next {
+			next, found = t, true
+		}
 	}
-	return fromMS(v.Int64), true, nil
+	if !found {
+		return time.Time{}, false, nil
+	}
+	return fromMS(next), true, nil
 }

@@ -365,20 +365,17 @@ func (db *DB) ExportIncidents(ctx context.Context, ids []int64) ([]escalation.In
 	return out, wrapErr("export zones", rows.Err())
 }
 
-// scanOutboxRow reads outboxCols and extra columns.
+// scanOutboxRow reads outboxCols (scanOutbox) and extra columns after them.
 func scanOutboxRow(r scanner, extra ...any) (escalation.Notification, error) {
-	var (
-		n                escalation.Notification
-		channel, status  string
-		created, updated int64
-	)
-	err := r.Scan(append([]any{&n.ID, &n.IncidentID, &n.ContactID, &channel, &n.Number, &n.Text, &status,
-		&n.Attempts, &n.ModemRef, &n.Error, &n.PolicyVersion, &n.Level, &n.Severity, &created, &updated}, extra...)...)
-	n.Channel = escalation.Channel(channel)
-	n.Status = escalation.NotificationStatus(status)
-	n.CreatedAt, n.UpdatedAt = fromMS(created), fromMS(updated)
-	return n, err
+	return scanOutbox(extraScanner{r, extra})
 }
+
+type extraScanner struct {
+	r     scanner
+	extra []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.r.Scan(append(dest, e.extra...)...) }
 
 // ImportIncidents applies records a twin sent, each merged with what this
 // box holds (escalation.MergeIncident), all in one transaction. A new page
@@ -667,6 +664,10 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 			if st == escalation.Sending {
 				st = escalation.Queued // the twin may die mid-send: this box sends it if no "sent" comes
 			}
+			var delivered any
+			if st == escalation.Delivered { // stored as sent with the time the network reported it
+				st, delivered = escalation.Sent, msPtr(n.DeliveredAt)
+			}
 			notBefore, held := int64(0), 0
 			if st == escalation.Queued && hold > 0 {
 				notBefore, held = ms(now.Add(hold)), 1
@@ -676,10 +677,10 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 				incID = n.IncidentID
 			}
 			r, err := tx.Exec(`INSERT INTO outbox (incident_id, contact_id, channel, number, text, status, attempts, modem_ref, error,
-				policy_version, level, severity, created_at, updated_at, not_before, gkey, held)
-				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				policy_version, level, severity, created_at, updated_at, not_before, gkey, held, delivered_at)
+				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				incID, n.ContactID, string(n.Channel), n.Number, n.Text, string(st), n.ModemRef, n.Error,
-				n.PolicyVersion, n.Level, int(n.Severity), ms(n.CreatedAt), ms(n.UpdatedAt), notBefore, p.Key, held)
+				n.PolicyVersion, n.Level, int(n.Severity), ms(n.CreatedAt), ms(n.UpdatedAt), notBefore, p.Key, held, delivered)
 			if err != nil {
 				return false, err
 			}
@@ -700,6 +701,9 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 			return false, err
 		}
 		st := escalation.MergePage(escalation.NotificationStatus(status), p.Status)
+		if st == escalation.Delivered {
+			st = escalation.Sent // the delivery report's time stays with the box that got it
+		}
 		if string(st) == status {
 			continue
 		}

@@ -57,11 +57,11 @@ func TestReplicationIDsPagesAndFold(t *testing.T) {
 	ctx := context.Background()
 	a, b, ia, ib := pair(t)
 	now := time.Now()
-	ra, err := a.Ingest(ctx, trigger("only-a", escalation.SevCritical), 0, now)
+	ra, err := a.Ingest(ctx, trigger("only-a", escalation.SevCritical), 0, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := b.Ingest(ctx, trigger("only-b", escalation.SevCritical), 0, now)
+	rb, err := b.Ingest(ctx, trigger("only-b", escalation.SevCritical), 0, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +103,8 @@ func TestReplicationIDsPagesAndFold(t *testing.T) {
 	}
 
 	// The same alert on both boxes before either saw the other's.
-	sa, _ := a.Ingest(ctx, trigger("both", escalation.SevCritical), 0, now)
-	sb, _ := b.Ingest(ctx, trigger("both", escalation.SevWarning), 0, now)
+	sa, _ := a.Ingest(ctx, trigger("both", escalation.SevCritical), 0, now, nil)
+	sb, _ := b.Ingest(ctx, trigger("both", escalation.SevWarning), 0, now, nil)
 	if sa.IncidentID == sb.IncidentID {
 		t.Fatal("one id on both boxes")
 	}

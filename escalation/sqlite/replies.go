@@ -50,7 +50,8 @@ func (db *DB) EnqueueAnswer(ctx context.Context, n escalation.Notification, max 
 			return nil
 		}
 		queued = true
-		return enqueue(tx, n, now)
+		_, err := enqueue(tx, n, now)
+		return err
 	})
 	return queued, wrapErr("enqueue answer", err)
 }

@@ -58,7 +58,7 @@ func TestLastTold(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	page := func(key string) int64 {
-		res, err := db.Ingest(ctx, trigger(key, escalation.SevCritical), 0, now)
+		res, err := db.Ingest(ctx, trigger(key, escalation.SevCritical), 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

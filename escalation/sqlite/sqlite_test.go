@@ -42,7 +42,7 @@ func TestConcurrentIngestAllCommitted(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, time.Now())
+			res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevError), 0, time.Now(), nil)
 			if err != nil {
 				t.Error(err)
 				return
@@ -76,7 +76,7 @@ func TestConcurrentIngestAllCommitted(t *testing.T) {
 func TestFailingWriteDoesNotUndoOthers(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
-	res, err := db.Ingest(ctx, trigger("a", escalation.SevError), 0, time.Now())
+	res, err := db.Ingest(ctx, trigger("a", escalation.SevError), 0, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestFailingWriteDoesNotUndoOthers(t *testing.T) {
 				errs[i] = db.Step(ctx, escalation.StepResult{IncidentID: res.IncidentID, ExpectStatus: escalation.Triggered, ExpectLevel: 7}, time.Now())
 				return
 			}
-			_, errs[i] = db.Ingest(ctx, trigger(fmt.Sprintf("b%d", i), escalation.SevError), 0, time.Now())
+			_, errs[i] = db.Ingest(ctx, trigger(fmt.Sprintf("b%d", i), escalation.SevError), 0, time.Now(), nil)
 		}()
 	}
 	wg.Wait()
@@ -121,7 +121,7 @@ func TestClaimOrderAndFolding(t *testing.T) {
 		number string
 		sev    escalation.Severity
 	}{{"+1", escalation.SevWarning}, {"+2", escalation.SevCritical}, {"+1", escalation.SevError}, {"+2", escalation.SevInfo}} {
-		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), c.sev), 0, now)
+		res, err := db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), c.sev), 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,13 +157,14 @@ func TestClaimOrderAndFolding(t *testing.T) {
 	}
 }
 
-// The per-minute limit holds pages back; they wait, not vanish.
+// The per-minute limit holds pages back; they wait, not vanish. (Answers,
+// level 0, are not paced: pace_test.go.)
 func TestClaimRateLimit(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	now := time.Now()
 	for i := range 3 {
-		if err := db.Enqueue(ctx, escalation.Notification{Channel: escalation.SMS, Number: "+1", Text: fmt.Sprint(i)}); err != nil {
+		if err := db.Enqueue(ctx, escalation.Notification{Channel: escalation.SMS, Number: "+1", Text: fmt.Sprint(i), Level: 1}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := db.Claim(ctx, escalation.SMS, 2, now)
@@ -226,7 +227,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	for i := range 200 {
-		db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevInfo), 0, time.Now())
+		db.Ingest(ctx, trigger(fmt.Sprintf("k%d", i), escalation.SevInfo), 0, time.Now(), nil)
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -238,7 +239,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			db.Ingest(ctx, trigger(fmt.Sprintf("w%d", i), escalation.SevInfo), 0, time.Now())
+			db.Ingest(ctx, trigger(fmt.Sprintf("w%d", i), escalation.SevInfo), 0, time.Now(), nil)
 		}
 	}()
 	dest := filepath.Join(t.TempDir(), "backup.db")
@@ -271,7 +272,7 @@ func TestBackupWhileWriting(t *testing.T) {
 func TestTransitions(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
-	res, _ := db.Ingest(ctx, trigger("a", escalation.SevError), 0, time.Now())
+	res, _ := db.Ingest(ctx, trigger("a", escalation.SevError), 0, time.Now(), nil)
 	for range 2 {
 		if _, err := db.Transition(ctx, res.IncidentID, escalation.Acknowledged, "op", "api", time.Time{}, time.Now()); err != nil {
 			t.Fatal(err)

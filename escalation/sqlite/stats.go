@@ -50,7 +50,8 @@ func (db *DB) Stats(ctx context.Context, ackBuckets []time.Duration) (escalation
 	}
 	rows.Close()
 
-	rows, err = tx.QueryContext(ctx, `SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status ORDER BY channel, status`)
+	rows, err = tx.QueryContext(ctx, `SELECT channel, CASE WHEN delivered_at IS NOT NULL AND status = 'sent' THEN 'delivered' ELSE status END AS st,
+		COUNT(*) FROM outbox GROUP BY channel, st ORDER BY channel, st`)
 	if err != nil {
 		return s, wrapErr("stats: outbox", err)
 	}

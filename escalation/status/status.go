@@ -28,6 +28,8 @@ type Store interface {
 // Engine is the escalation engine. *escalation.Engine implements it.
 type Engine interface {
 	LastTick() time.Time
+	// Policy is the policy in force, for readiness (can it page anyone?).
+	Policy() *escalation.Policy
 }
 
 // Modem is the modem supervisor. *modem.Supervisor implements it.
@@ -77,6 +79,10 @@ type Doc struct {
 	Channels []escalation.ChannelHealth `json:"channels"`
 	// Cluster: twin relays, {name, role, members} (docs/twin.md).
 	Cluster any `json:"cluster,omitempty"`
+
+	// Readiness: configured: false and why ("not configured: no contact
+	// can be paged"), until a policy reaches a person.
+	escalation.Readiness
 }
 
 // DB is the database part.
@@ -114,9 +120,13 @@ type Mod struct {
 	Operator     string `json:"operator,omitempty"`
 	Profile      string `json:"profile,omitempty"`
 	Recovered    string `json:"recovered_by,omitempty"`
-	LastError    string `json:"last_error,omitempty"`
-	Since        string `json:"since,omitempty"`
-	HealthAlarm  bool   `json:"health_incident_open"`
+	// Reports is how the modem hands over delivery reports: "direct
+	// (+CDS)", "stored (+CDSI)", or "none" — then "sent" is as far as
+	// Tocsin can see.
+	Reports     string `json:"delivery_reports,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+	Since       string `json:"since,omitempty"`
+	HealthAlarm bool   `json:"health_incident_open"`
 }
 
 // Build reads every part now. It only reads (the console polls it every
@@ -154,6 +164,7 @@ func Build(ctx context.Context, p Parts) Doc {
 	if p.Cluster != nil {
 		d.Cluster = p.Cluster()
 	}
+	d.Readiness = escalation.CheckReadiness(p.Engine.Policy())
 	return d
 }
 
@@ -174,6 +185,7 @@ func ModemPart(m Modem, device string, simulated bool) Mod {
 	s.Registration, s.Operator = i.Registration.String(), i.Operator
 	if cur := m.Modem(); cur != nil {
 		s.Profile = cur.Profile().Name
+		s.Reports = cur.ReportMode().String()
 	}
 	s.Since = st.LastUp.UTC().Format(time.RFC3339)
 	s.Recovered = st.Rung.String()

@@ -25,7 +25,8 @@ func (fakeStore) CurrentPolicy(context.Context) (*escalation.Policy, []byte, esc
 
 type fakeEngine struct{}
 
-func (fakeEngine) LastTick() time.Time { return time.Now() }
+func (fakeEngine) LastTick() time.Time        { return time.Now() }
+func (fakeEngine) Policy() *escalation.Policy { return &escalation.Policy{} }
 
 type fakeModem struct{ st modem.State }
 
@@ -56,7 +57,7 @@ func TestBuildModemDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"health_incident_open":true`, `"outbox":{"depth":3,"sent":5,"failed":1}`, `"policy":{"version":7`, `"open_incidents":2`} {
+	for _, key := range []string{`"configured":false`, `"not_configured_reason":"not configured: no contact can be paged`, `"health_incident_open":true`, `"outbox":{"depth":3,"sent":5,"failed":1}`, `"policy":{"version":7`, `"open_incidents":2`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("%s lacks %s", b, key)
 		}

@@ -2,6 +2,7 @@ package modemsim
 
 import (
 	"context"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +15,7 @@ import (
 // then send an SMS in PDU mode — it speaks AT the way real modules do.
 func gammu(t *testing.T, sim *Sim, path string, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("gammu")
-	if err != nil {
-		t.Skip("gammu not installed (apt-get install gammu; .ci/packages.txt lists it)")
-	}
+	bin := needs.Command(t, "gammu", "gammu")
 	cfg := filepath.Join(t.TempDir(), "gammurc")
 	if err := os.WriteFile(cfg, []byte("[gammu]\ndevice = "+path+"\nconnection = at115200\nlogfile = "+cfg+".log\nlogformat = textall\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -45,6 +45,9 @@ type Options struct {
 	// BootTime is how long a reboot takes before the boot lines. Default
 	// 2s; negative means at once.
 	BootTime time.Duration
+	// OnlyStoredReports makes AT+CNMI refuse <ds>=1, like modules that
+	// only store status reports and announce them with +CDSI.
+	OnlyStoredReports bool
 }
 
 // SentSMS is one complete message the client sent: all parts of a
@@ -114,19 +117,22 @@ type Sim struct {
 	commands    []string
 	// onCommand, if set, sees every command line as it arrives (benchmarks
 	// time the serial line with it).
-	onCommand  func(line string, at time.Time)
-	out        io.Writer // the attached client; nil when none
-	clip       bool      // AT+CLIP=1
-	ddet       bool      // AT+DDET=1 (SIMCom)
-	call       *simCall  // the call in progress
-	nextCall   *CallScript
-	calls      []CallRecord
-	booting    bool          // rebooting: deaf until the boot lines
-	simFailure bool          // SetSIMFailure
-	cscs       string        // AT+CSCS character set
-	reg        int           // registration state (SetRegistration)
-	ptys       []*ptyStream  // served pseudo-terminals (Unplug)
-	sendDelay  time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
+	onCommand   func(line string, at time.Time)
+	out         io.Writer // the attached client; nil when none
+	clip        bool      // AT+CLIP=1
+	ddet        bool      // AT+DDET=1 (SIMCom)
+	call        *simCall  // the call in progress
+	nextCall    *CallScript
+	calls       []CallRecord
+	booting     bool          // rebooting: deaf until the boot lines
+	simFailure  bool          // SetSIMFailure
+	cscs        string        // AT+CSCS character set
+	reg         int           // registration state (SetRegistration)
+	ptys        []*ptyStream  // served pseudo-terminals (Unplug)
+	sendDelay   time.Duration // AT+CMGS delay (Options.SendDelay, SetSendDelay)
+	cnmiDS      int           // AT+CNMI <ds>: status reports 0 none, 1 +CDS, 2 +CDSI
+	report      Report        // SetReports
+	reportAfter time.Duration // SetReports
 
 	outMu     sync.Mutex // serialises writes to out (answers and URCs)
 	sent      chan SentSMS
@@ -154,17 +160,18 @@ func New(opts Options) *Sim {
 		opts.BootTime = 0
 	}
 	return &Sim{
-		opts:      opts,
-		sendDelay: opts.SendDelay,
-		enc:       sms.NewEncoder(sms.AsDeliver),
-		echo:      true,
-		cscs:      "IRA",
-		reg:       1,
-		cmee:      0,
-		store:     map[int]*stored{},
-		partial:   map[string][]SentPart{},
-		sent:      make(chan SentSMS, 4096),
-		callEnded: make(chan CallRecord, 1024),
+		opts:        opts,
+		sendDelay:   opts.SendDelay,
+		reportAfter: 200 * time.Millisecond,
+		enc:         sms.NewEncoder(sms.AsDeliver),
+		echo:        true,
+		cscs:        "IRA",
+		reg:         1,
+		cmee:        0,
+		store:       map[int]*stored{},
+		partial:     map[string][]SentPart{},
+		sent:        make(chan SentSMS, 4096),
+		callEnded:   make(chan CallRecord, 1024),
 	}
 }
 
@@ -623,11 +630,7 @@ func (s *Sim) command(ctx context.Context, w io.Writer, line string) int {
 	case ubody == "+CMGF=?":
 		s.reply(w, "OK", "+CMGF: (0-1)")
 	case strings.HasPrefix(ubody, "+CNMI="), ubody == "+CNMI?":
-		if ubody == "+CNMI?" {
-			s.reply(w, "OK", "+CNMI: 2,1,0,0,0")
-			return 0
-		}
-		s.reply(w, "OK")
+		s.cnmi(w, ubody)
 	case strings.HasPrefix(ubody, "+CPMS="), ubody == "+CPMS?":
 		s.cpms(w, body)
 	case strings.HasPrefix(ubody, "+CMGS="):
@@ -771,6 +774,7 @@ func (s *Sim) submit(ctx context.Context, w io.Writer, tlen int, pduHex string) 
 	}
 	s.mu.Unlock()
 	s.reply(w, "OK", "+CMGS: "+strconv.Itoa(mr))
+	s.statusReport(srrRequested(p.TPDU), to, mr)
 }
 
 func (s *Sim) cmgr(w io.Writer, arg string) {
