@@ -43,6 +43,15 @@ var replTriggers = []string{
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_upd AFTER UPDATE OF status ON outbox
 		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
 		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
+	// A page of a folded duplicate that leaves stands for the survivor's
+	// same page (settleFoldedPages, for the fold itself; this, when the
+	// duplicate's page is sent later).
+	`CREATE TRIGGER IF NOT EXISTS repl_settle_fold AFTER UPDATE OF status ON outbox
+		WHEN NEW.status IN ('sending', 'sent') AND NEW.level > 0 AND NEW.incident_id IS NOT NULL
+		BEGIN UPDATE outbox SET status = 'sent', error = 'sent for duplicate #' || NEW.incident_id, held = 0
+			WHERE status = 'queued' AND level = NEW.level AND contact_id = NEW.contact_id AND channel = NEW.channel
+			AND incident_id = (SELECT CAST(substr(resolved_by, 14) AS INTEGER) FROM incidents
+				WHERE id = NEW.incident_id AND resolved_by LIKE 'merged into #%'); END`,
 	// A standby holds its own new pages back by hold_ms: the active box
 	// sends them, and the twin's "sent" cancels them here.
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_hold AFTER INSERT ON outbox
@@ -53,7 +62,7 @@ var replTriggers = []string{
 }
 
 var replTriggerNames = []string{"repl_incident_ins", "repl_incident_upd", "repl_escalation_upd",
-	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_name", "repl_outbox_upd", "repl_outbox_hold"}
+	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_name", "repl_outbox_upd", "repl_settle_fold", "repl_outbox_hold"}
 
 // idSlot is this box's share of incident ids: id % stride == slot. Zero
 // stride: ids as SQLite assigns them.
@@ -505,6 +514,11 @@ func importOne(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Duration, no
 		if err := upsertPages(tx, rec, hold, now); err != nil {
 			return nil, false, err
 		}
+		if folded {
+			if err := settleFoldedPages(tx, min(id, changed[0]), max(id, changed[0]), now); err != nil {
+				return nil, false, err
+			}
+		}
 		return append(changed, id), folded, nil
 	}
 	m := escalation.MergeIncident(local, rec)
@@ -550,9 +564,15 @@ func foldInto(dup escalation.IncidentRecord, survivor *escalation.IncidentRecord
 	dup.Escalation.NextAt = time.Time{}
 	dup.Timeline = append(dup.Timeline, escalation.TimelineEntry{At: at, Kind: escalation.KindResolved, Detail: detail})
 	for i := range dup.Pages {
-		if dup.Pages[i].Status == escalation.Queued || dup.Pages[i].Status == escalation.Sending {
+		switch dup.Pages[i].Status {
+		case escalation.Queued:
 			dup.Pages[i].Status = escalation.Failed
 			dup.Pages[i].Notification.Error = "cancelled: " + detail
+		case escalation.Sending:
+			// The twin is sending it: it stands for the survivor's page
+			// (settleFoldedPages), and is never sent again here.
+			dup.Pages[i].Status = escalation.Sent
+			dup.Pages[i].Notification.Error = "being sent by the twin; " + detail
 		}
 	}
 	return dup
@@ -635,6 +655,19 @@ func writeIncident(tx *sql.Tx, rec escalation.IncidentRecord, now time.Time) err
 	return nil
 }
 
+// settleFoldedPages: a page of the folded duplicate that already left (or
+// is leaving) this box stands for the survivor's same page (same person,
+// channel and level), which is then recorded as sent and never sent again;
+// its "sent" reaches the twin, which does not send it either.
+func settleFoldedPages(tx *sql.Tx, survivor, dup int64, now time.Time) error {
+	_, err := tx.Exec(`UPDATE outbox SET status = 'sent', error = ?, updated_at = ?, held = 0
+		WHERE status = 'queued' AND incident_id = ? AND level > 0 AND EXISTS (SELECT 1 FROM outbox d
+			WHERE d.incident_id = ? AND d.status IN ('sending', 'sent') AND d.contact_id = outbox.contact_id
+			AND d.channel = outbox.channel AND d.level = outbox.level)`,
+		fmt.Sprintf("sent for duplicate #%d", dup), ms(now), survivor, dup)
+	return err
+}
+
 // cancelPages stops pages still waiting for incident id, as Transition does.
 func cancelPages(tx *sql.Tx, id int64, why string, now time.Time) error {
 	_, err := tx.Exec(`UPDATE outbox SET status = 'failed', error = 'cancelled: incident ' || ?, updated_at = ?
@@ -710,7 +743,7 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 		// A page this box is sending right now stays "sending": its own
 		// Finish records the outcome (both sent it: a fail-open duplicate).
 		if _, err := tx.Exec(`UPDATE outbox SET status = ?, modem_ref = ?, error = ?, updated_at = ?, held = 0
-			WHERE id = ? AND status = 'queued'`, string(st), p.Notification.ModemRef, p.Notification.Error, ms(now), localID); err != nil {
+			WHERE id = ? AND status IN ('queued', 'failed')`, string(st), p.Notification.ModemRef, p.Notification.Error, ms(now), localID); err != nil {
 			return false, err
 		}
 		if err := setSentWith(tx, localID, st, p.SentWith); err != nil {
