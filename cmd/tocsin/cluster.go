@@ -139,15 +139,6 @@ func (d *daemon) runCluster(run func(name string, fn func(ctx context.Context)))
 	return cancelSub
 }
 
-// clusterStatus is the cluster part of /api/v1/status (nil alone).
-func (d *daemon) clusterStatus() *cluster.Status {
-	if d.node == nil {
-		return nil
-	}
-	s := d.node.Status()
-	return &s
-}
-
 var (
 	clusterMembersDesc = prometheus.NewDesc("tocsin_cluster_members", "Relays of the cluster by state, this one included.", []string{"state"}, nil)
 	clusterRoleDesc    = prometheus.NewDesc("tocsin_cluster_role", "This relay's role: 1 for the role it has.", []string{"role"}, nil)

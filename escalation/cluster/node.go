@@ -304,10 +304,11 @@ func (n *Node) joiner(ctx context.Context) {
 	}
 }
 
-const (
-	msgRecords byte = 'R'
-	chunk           = 200
-)
+// Messages between twins: one type byte, then JSON.
+const msgRecords byte = 'R'
+
+// chunk is how many incidents one message carries.
+const chunk = 200
 
 // shipper sends every changed incident to every alive twin. The change log
 // is read at least every 100 ms and at once when kicked; what fails to
