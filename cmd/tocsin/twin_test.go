@@ -445,8 +445,22 @@ func TestTwinEmptyDatabase(t *testing.T) {
 		}
 		return true
 	})
+	// A twin never seen since A started is missing too: reported under
+	// its address.
+	var missing escalation.Incident
+	eventually(t, twinDownAfter+10*time.Second, "A reports the twin it never saw", func() bool {
+		incs := a.incidentsByKey(cluster.UnreachableKey(b.gossip))
+		if len(incs) == 1 {
+			missing = incs[0]
+		}
+		return len(incs) == 1
+	})
 	b.start() // fresh state directory: an empty database
 	start := time.Now()
+	eventually(t, 10*time.Second, "A resolves it when B joins", func() bool {
+		inc, _ := a.find(missing.ID)
+		return inc.Status == escalation.Resolved
+	})
 	for _, id := range ids {
 		eventually(t, 15*time.Second, fmt.Sprintf("B holds #%d", id), func() bool {
 			inc, ok := b.find(id)

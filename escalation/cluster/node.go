@@ -77,6 +77,10 @@ type Node struct {
 	kick  chan struct{}
 	inbox chan []byte // messages from twins, handled by Run's receiver
 
+	// peerAddrs are the configured peers' addresses (resolved): a peer
+	// never seen since start is watched under its address.
+	peerAddrs map[string]bool
+
 	modemUp atomic.Bool
 	role    atomic.Pointer[Role]
 	merged  atomic.Int64 // duplicate incidents folded on this box
@@ -154,6 +158,12 @@ func New(ctx context.Context, cfg Config, store Store) (*Node, error) {
 	}
 	n.ml = ml
 	n.slot, n.stride = Slot(ml.LocalNode().Address(), cfg.Peers)
+	n.peerAddrs = map[string]bool{}
+	for _, p := range cfg.Peers {
+		if a := resolve(p); a != resolve(ml.LocalNode().Address()) {
+			n.peerAddrs[a] = true
+		}
+	}
 	if n.instance, err = store.EnableReplication(ctx, n.slot, n.stride); err != nil {
 		ml.Shutdown()
 		return nil, err
@@ -174,19 +184,21 @@ func New(ctx context.Context, cfg Config, store Store) (*Node, error) {
 // a symmetric configuration (each lists the others) derives distinct
 // slots without talking, so even a partition cannot hand out one id twice.
 func Slot(self string, peers []string) (slot, stride int) {
-	norm := func(a string) string {
-		if ta, err := net.ResolveTCPAddr("tcp", a); err == nil {
-			return ta.String()
-		}
-		return a
-	}
-	all := []string{norm(self)}
+	all := []string{resolve(self)}
 	for _, p := range peers {
-		all = append(all, norm(p))
+		all = append(all, resolve(p))
 	}
 	sort.Strings(all)
 	all = slices.Compact(all)
-	return slices.Index(all, norm(self)), len(all)
+	return slices.Index(all, resolve(self)), len(all)
+}
+
+// resolve writes a host:port as ip:port, as memberlist names addresses.
+func resolve(a string) string {
+	if ta, err := net.ResolveTCPAddr("tcp", a); err == nil {
+		return ta.String()
+	}
+	return a
 }
 
 // Kick asks Run to ship changes now (the engine changed an incident).
@@ -261,6 +273,12 @@ func (n *Node) Run(ctx context.Context, engine Engine, policies Policies, modemU
 	n.modemUp.Store(modemUp())
 	if err := n.ml.UpdateNode(time.Second); err != nil {
 		n.log.Warn("cluster: announce modem state", "err", err)
+	}
+	// A configured twin not seen since start is missing too: a box that
+	// restarts while its twin is dead still reports it.
+	now := time.Now()
+	for a := range n.peerAddrs {
+		n.watch.Gone(a, now)
 	}
 	watch := func(ctx context.Context) { n.watch.Run(ctx, engine) }
 	var wg sync.WaitGroup
@@ -629,6 +647,9 @@ func (e *events) update(nd *memberlist.Node, alive bool) {
 	n.mu.Unlock()
 	if alive {
 		n.watch.Seen(m.Name)
+		if n.peerAddrs[resolve(m.Address)] {
+			n.watch.Seen(resolve(m.Address)) // never away again under its address: its name is watched
+		}
 		if !had || old.State != StateAlive {
 			n.log.Info("twin joined", "twin", m.Name, "address", m.Address, "priority", m.Priority, "modem_up", m.ModemUp)
 		}
