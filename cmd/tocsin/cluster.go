@@ -16,6 +16,7 @@ import (
 
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/cluster"
+	"github.com/tocsin-relay/tocsin/escalation/phone"
 )
 
 // ClusterConfig is the cluster: section (SPEC §12, docs/twin.md): twin
@@ -211,4 +212,28 @@ func printPair(out io.Writer, c cluster.Status) {
 	if c.SlotConflict != "" {
 		fmt.Fprintf(out, "warning:    %s opens incidents in this box's id slot: list each box's address in the other's peers\n", c.SlotConflict)
 	}
+}
+
+// ownIngest is where this box reports faults of its own hardware (its
+// modem): in a pair, each box's report is its own incident (the dedup
+// scope is the box's name), so one box's modem coming back never resolves
+// the other's.
+func (d *daemon) ownIngest() phone.Ingester {
+	if d.cfg.Cluster == nil {
+		return d.engine
+	}
+	return boxScoped{d.engine, d.cfg.Cluster.Name}
+}
+
+type boxScoped struct {
+	phone.Ingester
+	scope string
+}
+
+func (b boxScoped) Ingest(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error) {
+	ev.DedupScope = b.scope
+	if ev.Source == "" || !strings.Contains(ev.Source, b.scope) {
+		ev.Source = strings.TrimSpace(b.scope + " " + ev.Source)
+	}
+	return b.Ingester.Ingest(ctx, ev)
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
 )
 
 func TestClusterConfig(t *testing.T) {
@@ -45,5 +48,24 @@ func TestClusterConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+type ingestRecorder struct{ ev escalation.Event }
+
+func (r *ingestRecorder) Ingest(ctx context.Context, ev escalation.Event) (escalation.IngestResult, error) {
+	r.ev = ev
+	return escalation.IngestResult{}, nil
+}
+
+func (r *ingestRecorder) Policy() *escalation.Policy { return &escalation.Policy{} }
+
+// In a pair each box's modem incident is its own: scoped by the box name.
+func TestOwnIngestScopedByBox(t *testing.T) {
+	rec := &ingestRecorder{}
+	b := boxScoped{rec, "relay-a"}
+	b.Ingest(context.Background(), escalation.Event{Service: "tocsin", DedupKey: "modem-health", Source: "/dev/ttyUSB2"})
+	if rec.ev.DedupScope != "relay-a" || rec.ev.Source != "relay-a /dev/ttyUSB2" {
+		t.Fatalf("event %+v", rec.ev)
 	}
 }

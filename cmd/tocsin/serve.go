@@ -165,7 +165,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	d.engine.OnOutbox(d.phone.Wake)
 	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
 	run("modem-health", func(ctx context.Context) {
-		phone.NewModemHealth(d.modem.sup, d.engine, cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
+		phone.NewModemHealth(d.modem.sup, d.ownIngest(), cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
 	})
 	run("phone", func(ctx context.Context) {
 		if err := d.phone.Run(ctx); err != nil {
