@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
@@ -34,12 +35,6 @@ var replTriggers = []string{
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_ins AFTER INSERT ON outbox
 		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
 		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
-	// A page is named on every box by this database's instance and its
-	// row id here.
-	`CREATE TRIGGER IF NOT EXISTS repl_outbox_name AFTER INSERT ON outbox
-		WHEN NEW.level > 0 AND NEW.gkey IS NULL
-		BEGIN UPDATE outbox SET gkey = (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || NEW.id
-			WHERE id = NEW.id; END`,
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_upd AFTER UPDATE OF status ON outbox
 		WHEN NEW.incident_id IS NOT NULL AND NEW.level > 0
 		BEGIN INSERT INTO repl_log (incident_id) VALUES (NEW.incident_id); END`,
@@ -62,7 +57,7 @@ var replTriggers = []string{
 }
 
 var replTriggerNames = []string{"repl_incident_ins", "repl_incident_upd", "repl_escalation_upd",
-	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_name", "repl_outbox_upd", "repl_settle_fold", "repl_outbox_hold"}
+	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_upd", "repl_settle_fold", "repl_outbox_hold"}
 
 // idSlot is this box's share of incident ids: id % stride == slot. Zero
 // stride: ids as SQLite assigns them.
@@ -91,12 +86,7 @@ func (db *DB) EnableReplication(ctx context.Context, slot, stride int) (instance
 		if _, err := tx.Exec(`INSERT INTO cluster_state (key, value) VALUES ('instance', ?) ON CONFLICT DO NOTHING`, fresh); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(`SELECT value FROM cluster_state WHERE key = 'instance'`).Scan(&instance); err != nil {
-			return err
-		}
-		// Pages queued while the box ran alone get their names now.
-		_, err := tx.Exec(`UPDATE outbox SET gkey = ? || ':' || id WHERE gkey IS NULL AND level > 0`, instance)
-		return err
+		return tx.QueryRow(`SELECT value FROM cluster_state WHERE key = 'instance'`).Scan(&instance)
 	})
 	if err != nil {
 		return "", wrapErr("enable replication", err)
@@ -303,10 +293,13 @@ func (db *DB) ExportIncidents(ctx context.Context, ids []int64) ([]escalation.In
 	}
 	rows.Close()
 	// Pages, with what each covers and the SMS it went with.
-	rows, err = tx.QueryContext(ctx, `SELECT `+outboxCols+`, o.gkey,
-		COALESCE((SELECT w.gkey FROM outbox w WHERE w.id = o.sent_with), '')
+	// A page this box queued is named by this database's instance and
+	// its row id (computed here, so queuing a page writes nothing more);
+	// a twin's page keeps the name it came with (gkey).
+	rows, err = tx.QueryContext(ctx, `SELECT `+outboxCols+`, COALESCE(o.gkey, (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || o.id),
+		COALESCE((SELECT COALESCE(w.gkey, (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || w.id) FROM outbox w WHERE w.id = o.sent_with), '')
 		FROM outbox_covers c JOIN outbox o ON o.id = c.outbox_id
-		WHERE c.incident_id IN (`+in+`) AND o.incident_id = c.incident_id AND o.level > 0 AND o.gkey IS NOT NULL
+		WHERE c.incident_id IN (`+in+`) AND o.incident_id = c.incident_id AND o.level > 0
 		ORDER BY o.id`, args...)
 	if err != nil {
 		return nil, wrapErr("export pages", err)
@@ -690,7 +683,10 @@ func upsertPagesChanged(tx *sql.Tx, rec escalation.IncidentRecord, hold time.Dur
 			localID int64
 			status  string
 		)
-		err := tx.QueryRow(`SELECT id, status FROM outbox WHERE gkey = ?`, p.Key).Scan(&localID, &status)
+		err := tx.QueryRow(`SELECT id, status FROM outbox WHERE gkey = ?
+			UNION ALL SELECT id, status FROM outbox WHERE gkey IS NULL AND id = ?
+			AND ? = (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || id LIMIT 1`,
+			p.Key, ownID(p.Key), p.Key).Scan(&localID, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			n := p.Notification
 			st := p.Status
@@ -761,9 +757,22 @@ func setSentWith(tx *sql.Tx, id int64, st escalation.NotificationStatus, with st
 	if st != escalation.Sent {
 		return nil
 	}
-	_, err := tx.Exec(`UPDATE outbox SET sent_with = COALESCE((SELECT w.id FROM outbox w WHERE w.gkey = ? AND ? != ''), id)
-		WHERE id = ? AND sent_with IS NULL`, with, with, id)
+	_, err := tx.Exec(`UPDATE outbox SET sent_with = COALESCE((SELECT w.id FROM outbox w WHERE w.gkey = ?1 AND ?1 != ''),
+		(SELECT w.id FROM outbox w WHERE w.gkey IS NULL AND w.id = ?2
+			AND ?1 = (SELECT value FROM cluster_state WHERE key = 'instance') || ':' || w.id), id)
+		WHERE id = ?3 AND sent_with IS NULL`, with, ownID(with), id)
 	return err
+}
+
+// ownID is the row id a page name ends with (0 if none): a name this
+// box gave one of its own pages is "instance:id".
+func ownID(key string) int64 {
+	i := strings.LastIndexByte(key, ':')
+	if i < 0 {
+		return 0
+	}
+	id, _ := strconv.ParseInt(key[i+1:], 10, 64)
+	return id
 }
 
 func recordDiffers(a, b escalation.IncidentRecord) bool {

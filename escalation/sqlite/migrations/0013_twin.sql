@@ -8,9 +8,10 @@ CREATE TABLE repl_log (
     incident_id INTEGER NOT NULL
 );
 
--- A page's name on every box: the database instance that created it and
--- its row id there. Set when the page is first shipped. held marks a page
--- a standby keeps back (not_before) while a better-placed box may send it.
+-- A page's name on every box is the database instance that created it
+-- and its row id there; gkey holds it for a page that came from a twin
+-- (NULL: this box's own). held marks a page a standby keeps back
+-- (not_before) while a better-placed box may send it.
 ALTER TABLE outbox ADD COLUMN gkey TEXT;
 ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX outbox_gkey ON outbox (gkey) WHERE gkey IS NOT NULL;
