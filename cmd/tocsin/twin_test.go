@@ -234,6 +234,19 @@ func TestTwinOnePage(t *testing.T) {
 		t.Fatalf("A holds %+v, B holds %+v", incA, incB)
 	}
 
+	// An alert to the standby is paged once too, by the active's modem.
+	rb := b.alert(map[string]any{"service": "press-line-1", "summary": "Coolant level low", "severity": "critical", "dedup_key": "p2"})
+	if rb.IncidentID == res.IncidentID {
+		t.Fatalf("B opened #%d, A's id", rb.IncidentID)
+	}
+	if s := a.waitSMSTo("+819012345678", 10*time.Second); !strings.Contains(s.Text, fmt.Sprintf("#%d", rb.IncidentID)) {
+		t.Fatalf("A sent %q for B's alert #%d", s.Text, rb.IncidentID)
+	}
+	time.Sleep(twinPeerTimeout + 2*time.Second) // past B's hold
+	if n := smsTo(b.sim, "+819012345678"); n != 0 {
+		t.Fatalf("B sent %d SMS for its own alert while A is active", n)
+	}
+
 	// The pair in the status, the metrics and `tocsin status`.
 	st := a.cluster()
 	if st.Name != "relay-a" || len(st.Members) != 2 || st.Members[1].Name != "relay-b" || st.Members[1].State != cluster.StateAlive ||
