@@ -40,6 +40,9 @@ func TestDeliveryReportDeliveredDaemon(t *testing.T) {
 	if code := e.api("GET", "/api/v1/status", nil, &st); code != http.StatusOK || st.Modem.Reports != "direct (+CDS)" {
 		t.Errorf("status = %d, delivery_reports %q; want direct (+CDS)", code, st.Modem.Reports)
 	}
+	if got := value(e.scrape(), "tocsin_notifications_total", "channel=sms", "status=delivered"); got != 1 {
+		t.Errorf("tocsin_notifications_total{channel=sms,status=delivered} = %v, want 1", got)
+	}
 	cmd := exec.Command(tocsinBin, "show", fmt.Sprint(res.IncidentID))
 	cmd.Env = append(os.Environ(), "TOCSIN_SERVER=http://"+e.addr, "TOCSIN_TOKEN="+e.token)
 	out, err := cmd.CombinedOutput()

@@ -27,6 +27,7 @@ type modemView struct {
 	Up, Simulated                                  bool
 	Device, Model, Manufacturer, Firmware          string
 	Registration, Operator, LastError, Since, IMEI string
+	Reports                                        string // how delivery reports arrive: "direct (+CDS)", …
 	SignalDBM                                      int
 	Bars                                           int
 }
@@ -89,6 +90,7 @@ func buildHealth(doc any) healthView {
 			Device: str(mo["device"]), Model: str(mo["model"]), Manufacturer: str(mo["manufacturer"]),
 			Firmware: str(mo["firmware"]), Registration: str(mo["registration"]), Operator: str(mo["operator"]),
 			LastError: str(mo["last_error"]), Since: str(mo["since"]), IMEI: str(mo["imei"]),
+			Reports: str(mo["delivery_reports"]),
 		}
 		if f, ok := mo["signal_dbm"].(float64); ok {
 			v.Modem.SignalDBM = int(f)

@@ -300,6 +300,73 @@ var linePatterns = []linePattern{
 		func(r *lineReader, m []string) []any { return []any{r.who(m[3]), m[2], r.via(m[1])} }},
 	{"", regexp.MustCompile(`^call-back from (\S+)$`), "tl_callback",
 		func(r *lineReader, m []string) []any { return []any{r.who(m[1])} }},
+	// Delivery reports (escalation/phone receipts.go).
+	{"", regexp.MustCompile(`^SMS to (\S+) delivered to the handset at (.+) \(after (\S+)\)$`), "tl_delivered",
+		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), m[2], r.goDur(m[3])} }},
+	{"", regexp.MustCompile(`^SMS to (\S+) not delivered: (.*)$`), "tl_not_delivered",
+		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), r.l.reason(m[2])} }},
+	{"", regexp.MustCompile(`^SMS to (\S+): no delivery report within (\S+); counted as not delivered$`), "tl_no_report",
+		func(r *lineReader, m []string) []any { return []any{r.who(m[1]), r.goDur(m[2])} }},
+	// Waiting for the modem, and a send a crash interrupted (phone, sqlite).
+	{"", regexp.MustCompile(`^(SMS|call) to (\S+) waiting for the modem: (.*)$`), "tl_waiting_modem",
+		func(r *lineReader, m []string) []any { return []any{r.sendWord(m[1]), r.who(m[2]), r.l.reason(m[3])} }},
+	{"", regexp.MustCompile(`^page waiting for the modem: (.*)$`), "tl_page_waiting",
+		func(r *lineReader, m []string) []any { return []any{r.l.reason(m[1])} }},
+	{"", regexp.MustCompile(`^page waiting for the modem$`), "tl_page_waiting_bare", nil},
+	{"", regexp.MustCompile(`^interrupted by restart; may have been sent$`), "tl_interrupted", nil},
+	// E-mail, push and webhooks (escalation/channels.go).
+	{"", regexp.MustCompile(`^(E-mail|Push|Webhook) to (.+?) sent$`), "tl_ch_sent",
+		func(r *lineReader, m []string) []any { return []any{r.sendWord(m[1]), r.whoAddr(m[2])} }},
+	{"", regexp.MustCompile(`^(E-mail|Push|Webhook) to (.+?) waiting: (.*)$`), "tl_ch_waiting",
+		func(r *lineReader, m []string) []any {
+			return []any{r.sendWord(m[1]), r.whoAddr(m[2]), r.l.reason(m[3])}
+		}},
+	{"", regexp.MustCompile(`^(E-mail|Push|Webhook) to (.+?) failed \(attempt (\d+)\): (.*); retrying in (\S+)$`), "tl_ch_retry",
+		func(r *lineReader, m []string) []any {
+			return []any{r.sendWord(m[1]), r.whoAddr(m[2]), m[3], r.l.reason(m[4]), r.goDur(m[5])}
+		}},
+	{"", regexp.MustCompile(`^(E-mail|Push|Webhook) to (.+?) failed after (\d+) attempt\(s\): (.*)$`), "tl_ch_failed",
+		func(r *lineReader, m []string) []any {
+			return []any{r.sendWord(m[1]), r.whoAddr(m[2]), m[3], r.l.reason(m[4])}
+		}},
+	{"", regexp.MustCompile(`^(email|push|webhook) to (.+?) not sent: (.*)$`), "tl_ch_not_sent",
+		func(r *lineReader, m []string) []any {
+			return []any{r.l.channel(escalation.Channel(m[1])), r.whoAddr(m[2]), r.l.reason(m[3])}
+		}},
+	// Bounded answers and contacts without an address (the engine).
+	{"", regexp.MustCompile(`^(\S+) answer to (\S+) not sent: (\d+) already in the last (\S+) \((.*)\)$`), "tl_answer_dropped",
+		func(r *lineReader, m []string) []any { return []any{r.who(m[2]), m[3], r.goDur(m[4]), m[5]} }},
+	{"", regexp.MustCompile(`^(\S+) has no (\S+) address; not paged by (\S+)$`), "tl_no_address",
+		func(r *lineReader, m []string) []any {
+			return []any{r.who(m[1]), r.l.channel(escalation.Channel(m[2]))}
+		}},
+}
+
+// sendWord names what was sent ("SMS", "call", "E-mail", "Push",
+// "Webhook") in the reader's language.
+func (r *lineReader) sendWord(s string) string {
+	switch s {
+	case "SMS":
+		return r.l.channel(escalation.SMS)
+	case "call":
+		return r.l.channel(escalation.Voice)
+	case "E-mail":
+		return r.l.channel("email")
+	case "Push":
+		return r.l.channel("push")
+	case "Webhook":
+		return r.l.channel("webhook")
+	}
+	return s
+}
+
+// whoAddr is a recipient as the channel workers write it: "tanaka
+// (tanaka@factory.example)", or the address alone.
+func (r *lineReader) whoAddr(s string) string {
+	if i := strings.Index(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
+		return r.who(s[:i]) + s[i:]
+	}
+	return r.who(s)
 }
 
 // line renders one timeline entry in r's language.

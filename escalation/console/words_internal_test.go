@@ -45,6 +45,18 @@ func TestTimelineLines(t *testing.T) {
 		{"reply", `sms reply "4" from tanaka`, `田中 太郎 replied "4" by SMS`, "田中 太郎 の返信「4」(SMS)"},
 		{"button", "sirens of zone line1 silenced by silence-1", "sirens of zone line1 silenced by silence-1", "ゾーン line1 のサイレンを silence-1 で停止"},
 		{"webhook", "POST to https://example.com answered 500", "POST to https://example.com answered 500", "POST to https://example.com answered 500"},
+		{"delivered", "SMS to tanaka delivered to the handset at 03:12:05 JST (after 4s)",
+			"SMS to 田中 太郎 delivered to the handset at 03:12:05 JST (after 4s)", "田中 太郎 の端末にSMSが届きました (03:12:05 JST、送信から4秒)"},
+		{"failed", "SMS to tanaka not delivered: incompatible destination", "SMS to 田中 太郎 not delivered: incompatible destination",
+			"田中 太郎 へのSMSは届きませんでした: incompatible destination"},
+		{"failed", "SMS to tanaka: no delivery report within 3m0s; counted as not delivered",
+			"SMS to 田中 太郎: no delivery report within 3m; counted as not delivered", "田中 太郎 へのSMS: 3分以内に配達報告がなく、未達として扱いました"},
+		{"notify", "SMS to tanaka waiting for the modem: modem not answering", "SMS to 田中 太郎 waiting for the modem: modem not answering",
+			"SMS (田中 太郎 宛) はモデムの復旧待ち: modem not answering"},
+		{"notify", "page waiting for the modem", "page waiting for the modem", "呼び出しはモデムの復旧待ち"},
+		{"notify", "interrupted by restart; may have been sent", "interrupted by restart; may have been sent", "再起動で送信が中断 (送信済みの可能性あり)"},
+		{"sent", "E-mail to tanaka (tanaka@factory.example) sent", "e-mail to 田中 太郎 (tanaka@factory.example) sent",
+			"メール を 田中 太郎 (tanaka@factory.example) へ送信"},
 	} {
 		for _, l := range []lang{"en", "ja"} {
 			r := lineReader{l: l, n: names{pol}, now: now, zone: jst}
