@@ -504,7 +504,11 @@ func (n *Node) reconcile(ctx context.Context, remote pushState) {
 	if to == nil {
 		return
 	}
-	n.log.Info("cluster: sending the twin what it lacks", "twin", remote.Name, "incidents", len(ids))
+	level := slog.LevelDebug // a few in flight at every comparison is normal
+	if len(ids) >= 10 {
+		level = slog.LevelInfo // catching up: a restart, an empty database, a healed partition
+	}
+	n.log.Log(ctx, level, "cluster: sending the twin what it lacks", "twin", remote.Name, "incidents", len(ids))
 	n.ship(ctx, ids, to)
 }
 
