@@ -31,6 +31,7 @@ type Store interface {
 	ImportIncidents(ctx context.Context, recs []escalation.IncidentRecord, hold time.Duration, now time.Time) ([]int64, int, error)
 	Fingerprints(ctx context.Context) (map[int64]string, error)
 	SetHold(ctx context.Context, hold time.Duration, now time.Time) error
+	HoldWaiting(ctx context.Context, hold time.Duration, now time.Time) error
 	SetIDFloor(id int64)
 }
 
@@ -84,6 +85,7 @@ type Node struct {
 	modemUp atomic.Bool
 	role    atomic.Pointer[Role]
 	merged  atomic.Int64 // duplicate incidents folded on this box
+	started time.Time    // set by New: the start grace runs from here
 
 	mu         sync.Mutex        // guards the fields below
 	members    map[string]Member // every box seen, self excluded
@@ -170,9 +172,19 @@ func New(ctx context.Context, cfg Config, store Store) (*Node, error) {
 	}
 	r := Alone
 	n.role.Store(&r)
-	if err := store.SetHold(ctx, 0, time.Now()); err != nil {
+	// Until the twin had a chance to answer (the start grace), this box
+	// pages nothing it has not heard about: it may have been away while
+	// the twin sent what it still holds as waiting.
+	n.started = time.Now()
+	if err := store.SetHold(ctx, n.Hold(), n.started); err != nil {
 		ml.Shutdown()
 		return nil, err
+	}
+	if len(cfg.Peers) > 0 {
+		if err := store.HoldWaiting(ctx, cfg.PeerTimeout, n.started); err != nil {
+			ml.Shutdown()
+			return nil, err
+		}
 	}
 	n.log.Info("cluster listening", "name", cfg.Name, "address", ml.LocalNode().Address(), "peers", cfg.Peers,
 		"priority", cfg.Priority, "instance", n.instance, "id_slot", n.slot, "id_stride", n.stride, "encrypted", len(cfg.Key) > 0)
@@ -213,9 +225,13 @@ func (n *Node) Kick() {
 func (n *Node) Role() Role { return *n.role.Load() }
 
 // Hold is how long this box holds a page back: peer_timeout while a
-// better-placed twin may send it, zero otherwise.
+// better-placed twin may send it — a standby, or any box in its first
+// peer_timeout (the start grace) — zero otherwise.
 func (n *Node) Hold() time.Duration {
-	if n.Role() == Standby {
+	switch {
+	case n.Role() == Standby:
+		return n.cfg.PeerTimeout
+	case n.Role() == Alone && len(n.cfg.Peers) > 0 && time.Since(n.started) < n.cfg.PeerTimeout:
 		return n.cfg.PeerTimeout
 	}
 	return 0
@@ -667,8 +683,9 @@ func (e *events) update(nd *memberlist.Node, alive bool) {
 // logBridge turns memberlist's log lines into structured logs, and
 // remembers a refused box (a wrong key) for the status.
 type logBridge struct {
-	n  *Node
-	mu sync.Mutex
+	n           *Node
+	mu          sync.Mutex
+	lastRefused time.Time // guarded by mu
 }
 
 func (l *logBridge) Write(p []byte) (int, error) {
@@ -687,11 +704,18 @@ func (l *logBridge) Write(p []byte) (int, error) {
 				break
 			}
 		}
-		if strings.Contains(msg, "decrypt") || strings.Contains(msg, "Encryption is configured but remote state is not encrypted") {
+		switch {
+		case strings.Contains(msg, "failed to join"):
+			level = slog.LevelDebug // the joiner reports it once (join_error)
+		case strings.Contains(msg, "decrypt") || strings.Contains(msg, "Encryption is configured but remote state is not encrypted"):
 			l.n.mu.Lock()
 			l.n.refusedErr = msg
 			l.n.mu.Unlock()
-			level = slog.LevelError
+			// Once a minute is enough: a wrong-key box retries every second.
+			level = slog.LevelDebug
+			if time.Since(l.lastRefused) > time.Minute {
+				level, l.lastRefused = slog.LevelError, time.Now()
+			}
 			msg = "refused a box that does not hold the cluster key: " + msg
 		}
 		l.n.log.Log(context.Background(), level, msg)

@@ -167,6 +167,17 @@ func (db *DB) SetHold(ctx context.Context, hold time.Duration, now time.Time) er
 	}))
 }
 
+// HoldWaiting holds every page still waiting for hold from now: a box that
+// starts (after a crash, a power cut) gives its twin that long to report
+// what it sent meanwhile, so it never sends again what the twin sent.
+func (db *DB) HoldWaiting(ctx context.Context, hold time.Duration, now time.Time) error {
+	return wrapErr("hold waiting pages", db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE outbox SET held = 1, not_before = MAX(not_before, ?)
+			WHERE status = 'queued' AND level > 0`, ms(now.Add(hold)))
+		return err
+	}))
+}
+
 // ChangedSince returns the incidents changed after log position seq, and
 // the new position.
 func (db *DB) ChangedSince(ctx context.Context, seq int64) ([]int64, int64, error) {

@@ -81,6 +81,16 @@ func TestReplicationIDsPagesAndFold(t *testing.T) {
 	if got, _ := b.Claim(ctx, escalation.SMS, 0, now.Add(time.Second)); len(got) != 0 {
 		t.Fatalf("B claimed a held page: %+v", got)
 	}
+	// A restarted box holds what waits until its twin could answer.
+	if err := a.HoldWaiting(ctx, time.Minute, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Claim(ctx, escalation.SMS, 0, now.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("A claimed a page held at start: %+v", got)
+	}
+	if err := a.SetHold(ctx, 0, now); err != nil { // the grace is over: A pages
+		t.Fatal(err)
+	}
 	// A sends it; B learns it is sent and never claims it.
 	claimed, err := a.Claim(ctx, escalation.SMS, 0, now)
 	if err != nil || len(claimed) != 1 {
