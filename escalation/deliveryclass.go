@@ -56,3 +56,17 @@ func HTTPVerdict(code int) Verdict {
 	}
 	return GiveUp
 }
+
+// HTTPSendVerdict judges one HTTP send: err is the transport's error (nil
+// when an answer came), status the answer's code. A transport error that
+// is not a network failure NetVerdict knows (a body cut short, say) is
+// retried. The HTTP channels (ntfy, webhooks) classify through it.
+func HTTPSendVerdict(err error, status int) Verdict {
+	if err != nil {
+		if v, ok := NetVerdict(err); ok {
+			return v
+		}
+		return Retry
+	}
+	return HTTPVerdict(status)
+}

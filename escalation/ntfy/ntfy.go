@@ -136,11 +136,5 @@ func (s *Sender) Send(ctx context.Context, m escalation.Message) error {
 // Wait; 429, 5xx or a connection broken mid-way → Retry; any other 4xx (a
 // bad token, a refused topic) → GiveUp.
 func Classify(err error, status int) escalation.Verdict {
-	if err != nil {
-		if v, ok := escalation.NetVerdict(err); ok {
-			return v
-		}
-		return escalation.Retry
-	}
-	return escalation.HTTPVerdict(status)
+	return escalation.HTTPSendVerdict(err, status)
 }

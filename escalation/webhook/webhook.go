@@ -79,13 +79,7 @@ func (s *Sender) Send(ctx context.Context, m escalation.Message) error {
 // Wait; 408, 429, 5xx or a connection broken mid-way → Retry; any other
 // 4xx (a wrong URL or token, a payload refused) → GiveUp.
 func Classify(err error, status int) escalation.Verdict {
-	if err != nil {
-		if v, ok := escalation.NetVerdict(err); ok {
-			return v
-		}
-		return escalation.Retry
-	}
-	return escalation.HTTPVerdict(status)
+	return escalation.HTTPSendVerdict(err, status)
 }
 
 // Payload renders m in its webhook's format and returns the body and its
