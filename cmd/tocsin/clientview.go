@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/cluster"
 	"github.com/tocsin-relay/tocsin/escalation/status"
 )
 
@@ -98,8 +99,9 @@ type statusView struct {
 	Warnings []string `json:"warnings"`
 	// Configured is false while the policy can page nobody, and Reason
 	// says why (escalation.Readiness); nil from a daemon that predates it.
-	Configured *bool  `json:"configured"`
-	Reason     string `json:"not_configured_reason"`
+	Configured *bool           `json:"configured"`
+	Reason     string          `json:"not_configured_reason"`
+	Cluster    *cluster.Status `json:"cluster"` // twin relays (cluster.go)
 }
 
 // printStatus writes the short summary of `tocsin status`.
@@ -171,6 +173,9 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 	}
 	if !s.Database.OK {
 		fmt.Fprintf(out, "database:   FAILING: %s\n", s.Database.Error)
+	}
+	if s.Cluster != nil {
+		printPair(out, *s.Cluster)
 	}
 	var warns []string
 	warns = append(warns, s.Warnings...)

@@ -21,16 +21,17 @@ import (
 // Config is the daemon configuration of SPEC §3. It is parsed and
 // validated once, here, and handed down as typed values.
 type Config struct {
-	StateDir   string        `yaml:"state_dir"`
-	PolicyFile string        `yaml:"policy_file"`
-	HTTP       HTTPConfig    `yaml:"http"`
-	MQTT       *MQTTConfig   `yaml:"mqtt"`
-	Modem      ModemConfig   `yaml:"modem"`
-	GPIO       device.Config `yaml:"gpio"`
-	Log        LogConfig     `yaml:"log"`
-	Uplink     *UplinkConfig `yaml:"uplink"` // optional; see uplink.go
-	Email      *EmailConfig  `yaml:"email"`  // optional; see channels.go
-	Push       *PushConfig   `yaml:"push"`   // optional; see channels.go
+	StateDir   string         `yaml:"state_dir"`
+	PolicyFile string         `yaml:"policy_file"`
+	HTTP       HTTPConfig     `yaml:"http"`
+	MQTT       *MQTTConfig    `yaml:"mqtt"`
+	Modem      ModemConfig    `yaml:"modem"`
+	GPIO       device.Config  `yaml:"gpio"`
+	Log        LogConfig      `yaml:"log"`
+	Uplink     *UplinkConfig  `yaml:"uplink"`  // optional; see uplink.go
+	Email      *EmailConfig   `yaml:"email"`   // optional; see channels.go
+	Push       *PushConfig    `yaml:"push"`    // optional; see channels.go
+	Cluster    *ClusterConfig `yaml:"cluster"` // optional twin relays; see cluster.go
 
 	file string // where it was read from ("" for the demo)
 	demo bool
@@ -346,6 +347,7 @@ func (c *Config) validate(root *yaml.Node) configErrors {
 	}
 	errs = append(errs, c.validateUplink(root)...)
 	errs = append(errs, c.validateChannels(root)...)
+	errs = append(errs, c.validateCluster(root)...)
 	return errs
 }
 

@@ -86,6 +86,9 @@ func crossCheck(cfg *Config, cfgAt located, pol *escalation.Policy, polAt locate
 			}
 		}
 	}
+	if cfg.Cluster != nil && pol != nil && !services[escalation.SelfService] { // twin relays (cluster.go)
+		out = append(out, cfgAt.at("cluster", false, "cluster: a missing twin is reported on service %q, which is not in the policy (%s): it would page nobody", escalation.SelfService, known(services)))
+	}
 	if u := cfg.Uplink; u != nil && pol != nil && !services[u.Service] {
 		out = append(out, cfgAt.at("uplink.service", false, "uplink.service %q is not in the policy (%s): a lost uplink would page nobody", u.Service, known(services)))
 	}

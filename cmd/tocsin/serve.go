@@ -20,6 +20,7 @@ import (
 
 	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/cluster"
 	"github.com/tocsin-relay/tocsin/escalation/httpapi"
 	"github.com/tocsin-relay/tocsin/escalation/mqttapi"
 	"github.com/tocsin-relay/tocsin/escalation/panel"
@@ -50,6 +51,7 @@ type daemon struct {
 	started time.Time
 	obs     observability // metrics, heartbeats, uplink check (observe.go)
 	chans   channelSet    // e-mail, push and webhook delivery (channels.go)
+	node    *cluster.Node // twin relays; nil alone (cluster.go)
 	policy  *policyfile.Keeper
 }
 
@@ -123,7 +125,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 
 	// The engine, and the policy it runs (policy_file, else the newest
 	// stored version, else the demo's).
-	d.engine = escalation.NewEngine(db, nil, log.With("part", "engine"))
+	store, err := d.startCluster(ctx) // twin relays: nil cluster section → db
+	if err != nil {
+		return err
+	}
+	d.engine = escalation.NewEngine(store, nil, log.With("part", "engine"))
 	var fallback *policyfile.Fallback
 	if cfg.demo {
 		fallback = &policyfile.Fallback{Name: "demo/policy.yaml", Data: demoPolicy}
@@ -159,7 +165,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 	d.engine.OnOutbox(d.phone.Wake)
 	run("modem", func(ctx context.Context) { d.modem.sup.Run(ctx) })
 	run("modem-health", func(ctx context.Context) {
-		phone.NewModemHealth(d.modem.sup, d.engine, cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
+		phone.NewModemHealth(d.modem.sup, d.ownIngest(), cfg.Modem.Device, log.With("part", "modem")).Run(ctx)
 	})
 	run("phone", func(ctx context.Context) {
 		if err := d.phone.Run(ctx); err != nil {
@@ -172,6 +178,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, reload <-chan str
 		}
 	})
 	d.startObservability(run)
+	defer d.runCluster(run)()
 	if err := d.startChannels(ctx, run); err != nil {
 		return err
 	}
@@ -362,6 +369,9 @@ func (d *daemon) status(ctx context.Context) status.Doc {
 		p.MQTT = func() any { return d.mqtt.Status() }
 	}
 	p.Channels = func() []escalation.ChannelHealth { return d.channelStatus(ctx) }
+	if d.node != nil {
+		p.Cluster = func() any { return d.node.Status() }
+	}
 	return status.Build(ctx, p)
 }
 

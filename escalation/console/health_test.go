@@ -92,3 +92,33 @@ func TestHealthWords(t *testing.T) {
 		t.Errorf("zones table columns %v, want the zone first", cols)
 	}
 }
+
+// The twin relays' section: the role as a fact, the relays as a table.
+func TestBuildHealthCluster(t *testing.T) {
+	doc := map[string]any{"cluster": map[string]any{"name": "relay-a", "role": "active", "merged_duplicates": 0,
+		"members": []any{
+			map[string]any{"name": "relay-a", "address": "10.0.0.1:7946", "state": "alive", "modem_up": true, "priority": 1, "self": true},
+			map[string]any{"name": "relay-b", "address": "10.0.0.2:7946", "state": "dead", "modem_up": false, "priority": 2},
+		}}}
+	v := buildHealth(doc)
+	if len(v.Sections) != 1 || v.Sections[0].Key != "cluster" {
+		t.Fatalf("sections = %+v", v.Sections)
+	}
+	s := v.Sections[0]
+	if len(s.Tables) != 1 || s.Tables[0].Title != "members" || len(s.Tables[0].Rows) != 2 {
+		t.Fatalf("members table = %+v", s.Tables)
+	}
+	role := false
+	for _, r := range s.Rows {
+		role = role || (r.K == "role" && r.V == "active")
+	}
+	if !role {
+		t.Errorf("rows = %+v, want the role", s.Rows)
+	}
+	for _, l := range []lang{"en", "ja"} {
+		p := &pageData{L: l}
+		if p.HK("cluster") == "cluster" || p.HV("standby") == "standby" || p.HK("modem_up") == "modem_up" {
+			t.Errorf("%s: cluster words missing", l)
+		}
+	}
+}

@@ -101,6 +101,13 @@ func (k *Keeper) ApplyFile(ctx context.Context, by string) (*escalation.Policy, 
 // Apply validates and stores a policy and hands it to the engine. A
 // rejected policy changes nothing.
 func (k *Keeper) Apply(ctx context.Context, name string, data []byte, by string) (*escalation.Policy, error) {
+	return k.ApplyAt(ctx, name, data, by, time.Now())
+}
+
+// ApplyAt is Apply recording the policy as applied at at: a twin relay's
+// policy keeps the time it was applied on the twin, so both boxes compare
+// the same versions the same way (escalation/cluster).
+func (k *Keeper) ApplyAt(ctx context.Context, name string, data []byte, by string, at time.Time) (*escalation.Policy, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p, err := Load(name, data)
@@ -110,7 +117,7 @@ func (k *Keeper) Apply(ctx context.Context, name string, data []byte, by string)
 	if err != nil {
 		return nil, &escalation.Error{Kind: escalation.Invalid, Field: "policy", Msg: "policy rejected", Err: err}
 	}
-	v, changed, err := k.store.ApplyPolicy(ctx, p, data, by, time.Now())
+	v, changed, err := k.store.ApplyPolicy(ctx, p, data, by, at)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,8 @@ type DB struct {
 	closeOnce sync.Once
 
 	lastFail atomic.Pointer[failure] // the writer's last failed commit
+
+	slot atomic.Pointer[idSlot] // twin relays: this box's incident ids (replication.go)
 }
 
 type job struct {

@@ -106,10 +106,14 @@ func (db *DB) Ingest(ctx context.Context, ev escalation.Event, groupBy time.Dura
 		switch {
 		case ev.Action == escalation.Trigger && !found:
 			drill := ev.Intake == escalation.DrillIntake
-			r, err := tx.Exec(`INSERT INTO incidents (service, dedup_scope, dedup_key, summary, severity,
+			newID, err := db.newIncidentID(tx) // twin relays: ids in this box's slot
+			if err != nil {
+				return err
+			}
+			r, err := tx.Exec(`INSERT INTO incidents (id, service, dedup_scope, dedup_key, summary, severity,
 				source, status, details, created_at, last_alert_at, alert_count, drill)
-				VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)`,
-				ev.Service, ev.DedupScope, ev.DedupKey, ev.Summary, int(ev.Severity), ev.Source,
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)`,
+				newID, ev.Service, ev.DedupScope, ev.DedupKey, ev.Summary, int(ev.Severity), ev.Source,
 				details, ms(now), ms(now), max(1, ev.Alerts), boolInt(drill))
 			if err != nil {
 				return err

@@ -59,6 +59,8 @@ type Parts struct {
 	MQTT      func() any
 	// Channels is the health of the e-mail, push and webhook channels.
 	Channels func() []escalation.ChannelHealth
+	// Cluster is the twin relays' view (escalation/cluster); nil alone.
+	Cluster func() any
 }
 
 // Doc is the status document.
@@ -75,6 +77,8 @@ type Doc struct {
 	MQTT     any    `json:"mqtt,omitempty"`
 	// Channels: e-mail, push and webhook delivery health.
 	Channels []escalation.ChannelHealth `json:"channels"`
+	// Cluster: twin relays, {name, role, members} (docs/twin.md).
+	Cluster any `json:"cluster,omitempty"`
 
 	// Readiness: configured: false and why ("not configured: no contact
 	// can be paged"), until a policy reaches a person.
@@ -156,6 +160,9 @@ func Build(ctx context.Context, p Parts) Doc {
 	d.Channels = []escalation.ChannelHealth{}
 	if p.Channels != nil {
 		d.Channels = p.Channels()
+	}
+	if p.Cluster != nil {
+		d.Cluster = p.Cluster()
 	}
 	d.Readiness = escalation.CheckReadiness(p.Engine.Policy())
 	return d

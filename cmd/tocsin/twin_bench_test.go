@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/cluster"
+)
+
+// Twin relay figures (docs/twin.md): failover time, replication lag and
+// durable ingest with the twin on. peer_timeout is the tests' 2 s.
+
+func benchTwins(b *testing.B, levelTwo, modemExtra string, peerTimeout time.Duration) (a, bb *twinBox) {
+	key := writeKey(b, b.TempDir())
+	mk := func(name string) *twinBox {
+		e := newE2EWith(b, twinPolicy(levelTwo), modemExtra)
+		base, err := os.ReadFile(e.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &twinBox{e2e: e, name: name, gossip: freeGossipPort(b), base: string(base), keyFile: key, peerTimeout: peerTimeout}
+	}
+	a, bb = mk("relay-a"), mk("relay-b")
+	a.configure(1, bb.gossip)
+	bb.configure(2, a.gossip)
+	a.start()
+	bb.start()
+	a.waitRole(cluster.Active)
+	bb.waitRole(cluster.Standby)
+	return a, bb
+}
+
+// BenchmarkTwinFailover: the active dies after level 1 of an incident;
+// the figure is the time from its death, and from level 2's due time, to
+// level 2 complete on the standby's wire.
+func BenchmarkTwinFailover(b *testing.B) {
+	const levelTwo = 4 * time.Second
+	var fromKill, fromDue []time.Duration
+	for n := range b.N {
+		a, s := benchTwins(b, levelTwo.String(), "", twinPeerTimeout)
+		res := a.alert(map[string]any{"service": "press-line-1", "summary": "failover probe", "severity": "critical", "dedup_key": fmt.Sprintf("fo-%d", n)})
+		inc := a.incident(res.IncidentID)
+		a.waitSMSTo("+819012345678", 10*time.Second)
+		due := inc.CreatedAt.Add(levelTwo)
+		time.Sleep(time.Until(due.Add(-time.Second))) // the active dies a second before level 2 is due
+		a.kill()
+		killed := time.Now()
+		sms := s.waitSMSTo("+819011112222", levelTwo+30*time.Second)
+		fromKill = append(fromKill, sms.At.Sub(killed))
+		fromDue = append(fromDue, sms.At.Sub(due))
+	}
+	k, d := fromKill[len(fromKill)/2], fromDue[len(fromDue)/2]
+	b.ReportMetric(k.Seconds(), "s-kill-to-page")
+	b.ReportMetric(d.Seconds(), "s-late")
+	b.ReportMetric(0, "ns/op")
+	fmt.Fprintf(os.Stderr, "twin failover: active killed 1 s before level 2 was due → level 2 on the standby's wire %s after the kill, %s after it was due (peer_timeout %s)\n",
+		k.Round(time.Millisecond), d.Round(time.Millisecond), twinPeerTimeout)
+}
+
+// BenchmarkTwinReplicationLag: alerts accepted on A (202) until the
+// incident answers on B, one alert at a time.
+func BenchmarkTwinReplicationLag(b *testing.B) {
+	a, s := benchTwins(b, "1h", "  sms_per_minute: 1000000", twinPeerTimeout)
+	const rounds = 200
+	var lag []time.Duration
+	b.ResetTimer()
+	for n := range b.N {
+		for i := range rounds {
+			res := a.alert(map[string]any{"service": "press-line-1", "summary": "lag probe", "severity": "warning", "dedup_key": fmt.Sprintf("lag-%d-%d", n, i)})
+			accepted := time.Now()
+			for {
+				if _, ok := s.find(res.IncidentID); ok {
+					break
+				}
+				if time.Since(accepted) > 10*time.Second {
+					b.Fatalf("#%d not on B after 10s", res.IncidentID)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			lag = append(lag, time.Since(accepted))
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lag, func(i, j int) bool { return lag[i] < lag[j] })
+	p50, p99 := lag[len(lag)/2], lag[len(lag)*99/100]
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
+	fmt.Fprintf(os.Stderr, "twin replication lag (202 on A → incident answers on B, polled every 1 ms): p50 %s, p99 %s (%d alerts)\n", p50, p99, len(lag))
+}
+
+// postMany posts total alerts from 16 clients and returns alerts/s.
+func postMany(b *testing.B, e *e2e, prefix string, total int) float64 {
+	const clients = 16
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	var (
+		next, failed atomic.Int64
+		wg           sync.WaitGroup
+	)
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				body := fmt.Sprintf(`{"service":"press-line-1","summary":"sensor %d out of range","severity":"warning","dedup_key":"%s-%d"}`, i, prefix, i)
+				req, _ := http.NewRequest("POST", "http://"+e.addr+"/api/v1/alerts", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+e.token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != http.StatusAccepted {
+					if failed.Add(1) == 1 {
+						code, msg := 0, fmt.Sprint(err)
+						if resp != nil {
+							code = resp.StatusCode
+							buf, _ := io.ReadAll(resp.Body)
+							msg = string(buf)
+						}
+						b.Logf("first failure: %d %s", code, msg)
+					}
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d alerts failed", f, total)
+	}
+	return float64(total) / time.Since(start).Seconds()
+}
+
+// BenchmarkTwinIngest: durable HTTP ingest (16 clients, unique keys) on a
+// lone relay and on the active of a pair, whose every commit is also
+// logged for and shipped to the twin; and how long the twin takes to hold
+// all of them.
+func BenchmarkTwinIngest(b *testing.B) {
+	const total, rounds = 15000, 5
+	alone := newE2EWith(b, twinPolicy("1h"), "  sms_per_minute: 1000000")
+	alone.start()
+	// The cluster on, its twin away: the cost of logging changes alone.
+	solo := &twinBox{e2e: newE2EWith(b, twinPolicy("1h"), "  sms_per_minute: 1000000"), name: "relay-solo", gossip: freeGossipPort(b), keyFile: writeKey(b, b.TempDir())}
+	base, _ := os.ReadFile(solo.cfg)
+	solo.base = string(base)
+	solo.configure(1, freeGossipPort(b))
+	solo.start()
+	a, s := benchTwins(b, "1h", "  sms_per_minute: 1000000", 15*time.Second) // the default: push/pull every 30 s
+	b.ResetTimer()
+	var rAlone, rSolo, rTwin float64
+	var caught time.Duration
+	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	for n := range b.N {
+		// Interleaved rounds, so that the load of this shared machine
+		// weighs on the three alike; the median of each.
+		var ra, rs, rt []float64
+		for r := range rounds {
+			ra = append(ra, postMany(b, alone, fmt.Sprintf("alone-%d-%d", n, r), total/rounds))
+			rs = append(rs, postMany(b, solo.e2e, fmt.Sprintf("solo-%d-%d", n, r), total/rounds))
+			rt = append(rt, postMany(b, a.e2e, fmt.Sprintf("twin-%d-%d", n, r), total/rounds))
+		}
+		rAlone, rSolo, rTwin = median(ra), median(rs), median(rt)
+		done := time.Now()
+		var last []escalation.Incident
+		for {
+			s.api("GET", "/api/v1/incidents?limit=1", nil, &last)
+			var first []escalation.Incident
+			a.api("GET", "/api/v1/incidents?limit=1", nil, &first)
+			if len(last) == 1 && len(first) == 1 && last[0].ID == first[0].ID {
+				break
+			}
+			if time.Since(done) > 2*time.Minute {
+				b.Fatal("B never caught up")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		caught = time.Since(done)
+	}
+	b.StopTimer()
+	b.ReportMetric(rAlone, "alone-alerts/s")
+	b.ReportMetric(rSolo, "twin-away-alerts/s")
+	b.ReportMetric(rTwin, "twin-alerts/s")
+	b.ReportMetric(rTwin/rAlone, "ratio")
+	b.ReportMetric(0, "ns/op")
+	fmt.Fprintf(os.Stderr, "durable ingest, %d alerts in 5 interleaved rounds, 16 clients (medians): alone %.0f alerts/s; cluster on, twin away %.0f alerts/s (%.2f×); active of a pair, both daemons on this machine's cores, %.0f alerts/s (%.2f×); the twin held the last one %s after the last 202\n",
+		total, rAlone, rSolo, rSolo/rAlone, rTwin, rTwin/rAlone, caught.Round(time.Millisecond))
+}
