@@ -498,8 +498,10 @@ func (q *prompter) askContact(n int, region string) escalation.Contact {
 // askPassword reads a password, without echo on a terminal, twice.
 func (q *prompter) askPassword(question string) string {
 	for range 3 {
-		fmt.Fprintf(q.out, "%s: ", question)
+		// Echo off before the prompt shows: whoever answers it (a
+		// person, or expect) may type as soon as it appears.
 		restore := q.noEcho()
+		fmt.Fprintf(q.out, "%s: ", question)
 		p := q.line()
 		restore()
 		if q.tty != nil {
@@ -509,8 +511,8 @@ func (q *prompter) askPassword(question string) string {
 			fmt.Fprintln(q.out, "  ! too short / 短すぎます")
 			continue
 		}
-		fmt.Fprintf(q.out, "Again / もう一度: ")
 		restore = q.noEcho()
+		fmt.Fprintf(q.out, "Again / もう一度: ")
 		p2 := q.line()
 		restore()
 		if q.tty != nil {
