@@ -3,6 +3,7 @@ package mqttapi
 import (
 	"context"
 	"fmt"
+	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/tocsin-relay/tocsin/internal/needs"
 	"strings"
 	"sync"
@@ -87,6 +88,13 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 	}
 	defer b.close()
 	url := "tcp://" + b.dialAddr
+	// The broker must have taken Tocsin's session offline before the PLC
+	// publishes: a message that reached the closing connection would be
+	// the client's to lose, not the broker's.
+	gone := &disconnects{ch: make(chan string, 4)}
+	if err := b.srv.AddHook(gone, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu   sync.Mutex
@@ -114,6 +122,11 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	tocsin.Disconnect(100) // away, as during a reconnect
+	select {
+	case <-gone.ch:
+	case <-time.After(waitLimit):
+		t.Fatal("the broker never saw Tocsin's session go")
+	}
 
 	plc := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("plc"))
 	if tok := plc.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
@@ -137,5 +150,23 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 		got := len(seen)
 		mu.Unlock()
 		t.Fatalf("the session got %d of %d queued alarms", got, n)
+	}
+}
+
+// disconnects tells the test when the broker has ended a client's
+// connection.
+type disconnects struct {
+	mochi.HookBase
+	ch chan string
+}
+
+func (h *disconnects) ID() string { return "test-disconnects" }
+
+func (h *disconnects) Provides(b byte) bool { return b == mochi.OnDisconnect }
+
+func (h *disconnects) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
+	select {
+	case h.ch <- cl.ID:
+	default:
 	}
 }
