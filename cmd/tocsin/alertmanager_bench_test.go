@@ -3,15 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,41 +61,14 @@ func alertmanagerIngest(tb testing.TB, total, clients int) (float64, error) {
 	if !ready {
 		return 0, fmt.Errorf("alertmanager not ready after 30 s: %s", stderr.String())
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	var (
-		next, failed atomic.Int64
-		wg           sync.WaitGroup
-	)
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(total) {
-					return
-				}
-				body := fmt.Sprintf(`[{"labels":{"alertname":"SensorOutOfRange","service":"press-line-1","key":"bench-%d"},"annotations":{"summary":"sensor %d out of range"}}]`, i, i)
-				resp, err := client.Post("http://"+addr+"/api/v2/alerts", "application/json", strings.NewReader(body))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
-				resp.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if f := failed.Load(); f > 0 {
-		return 0, errors.New(fmt.Sprint(f, " of ", total, " alerts refused by alertmanager"))
+	elapsed, failed := postConcurrently(clients, total, http.StatusOK, func(i int64) *http.Request {
+		body := fmt.Sprintf(`[{"labels":{"alertname":"SensorOutOfRange","service":"press-line-1","key":"bench-%d"},"annotations":{"summary":"sensor %d out of range"}}]`, i, i)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/api/v2/alerts", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	})
+	if failed > 0 {
+		return 0, errors.New(fmt.Sprint(failed, " of ", total, " alerts refused by alertmanager"))
 	}
 	return float64(total) / elapsed.Seconds(), nil
 }

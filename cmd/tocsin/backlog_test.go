@@ -21,6 +21,21 @@ import (
 // postAlerts posts n alerts with unique dedup keys (prefix-i) from clients
 // concurrent senders and returns how long it took and how many failed.
 func postAlerts(addr, token, service, prefix, severity string, n, clients int) (time.Duration, int64) {
+	return postConcurrently(clients, n, http.StatusAccepted, func(i int64) *http.Request {
+		body := fmt.Sprintf(`{"service":%q,"summary":"sensor %d out of range","severity":%q,"dedup_key":"%s-%d"}`,
+			service, i, severity, prefix, i)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/alerts", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	})
+}
+
+// postConcurrently sends total requests (request i made by build) from
+// clients concurrent senders on reused connections, and returns how long
+// it took and how many were refused (no answer, or a status other than
+// want). The load tests and benchmarks all send through it.
+func postConcurrently(clients, total, want int, build func(i int64) *http.Request) (time.Duration, int64) {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
@@ -35,20 +50,15 @@ func postAlerts(addr, token, service, prefix, severity string, n, clients int) (
 			defer wg.Done()
 			for {
 				i := next.Add(1)
-				if i > int64(n) {
+				if i > int64(total) {
 					return
 				}
-				body := fmt.Sprintf(`{"service":%q,"summary":"sensor %d out of range","severity":%q,"dedup_key":"%s-%d"}`,
-					service, i, severity, prefix, i)
-				req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/alerts", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
+				resp, err := client.Do(build(i))
 				if err != nil {
 					failed.Add(1)
 					continue
 				}
-				if resp.StatusCode != http.StatusAccepted {
+				if resp.StatusCode != want {
 					failed.Add(1)
 				}
 				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused

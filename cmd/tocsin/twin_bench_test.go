@@ -2,13 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sort"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,52 +95,11 @@ func BenchmarkTwinReplicationLag(b *testing.B) {
 
 // postMany posts total alerts from 16 clients and returns alerts/s.
 func postMany(b *testing.B, e *e2e, prefix string, total int) float64 {
-	const clients = 16
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	client := &http.Client{Transport: tr}
-	defer tr.CloseIdleConnections()
-	var (
-		next, failed atomic.Int64
-		wg           sync.WaitGroup
-	)
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(total) {
-					return
-				}
-				body := fmt.Sprintf(`{"service":"press-line-1","summary":"sensor %d out of range","severity":"warning","dedup_key":"%s-%d"}`, i, prefix, i)
-				req, _ := http.NewRequest("POST", "http://"+e.addr+"/api/v1/alerts", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+e.token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil || resp.StatusCode != http.StatusAccepted {
-					if failed.Add(1) == 1 {
-						code, msg := 0, fmt.Sprint(err)
-						if resp != nil {
-							code = resp.StatusCode
-							buf, _ := io.ReadAll(resp.Body)
-							msg = string(buf)
-						}
-						b.Logf("first failure: %d %s", code, msg)
-					}
-				}
-				if resp != nil {
-					io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
-					resp.Body.Close()
-				}
-			}
-		}()
+	took, failed := postAlerts(e.addr, e.token, "press-line-1", prefix, "warning", total, 16)
+	if failed > 0 {
+		b.Fatalf("%d of %d alerts failed", failed, total)
 	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d of %d alerts failed", f, total)
-	}
-	return float64(total) / time.Since(start).Seconds()
+	return float64(total) / took.Seconds()
 }
 
 // BenchmarkTwinIngest: durable HTTP ingest (16 clients, unique keys) on a
