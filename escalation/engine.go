@@ -422,6 +422,12 @@ func (e *Engine) Incident(ctx context.Context, id int64) (Incident, error) {
 	return e.store.Incident(ctx, id)
 }
 
+// IncidentDetail returns one incident with its timeline and its pages,
+// each with its delivery state.
+func (e *Engine) IncidentDetail(ctx context.Context, id int64) (Incident, error) {
+	return e.store.IncidentDetail(ctx, id)
+}
+
 // Incidents lists incidents, newest first.
 func (e *Engine) Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
 	return e.store.Incidents(ctx, f)

@@ -21,6 +21,8 @@ type Store interface {
 	// time (the ack timeout) or zero for none.
 	Transition(ctx context.Context, id int64, to Status, by, via string, next time.Time, now time.Time) (Incident, error)
 	Incident(ctx context.Context, id int64) (Incident, error)
+	// IncidentDetail is Incident with its notifications (Incident.Notifications).
+	IncidentDetail(ctx context.Context, id int64) (Incident, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
 
 	// NextDue returns the earliest escalation due time.

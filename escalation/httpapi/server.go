@@ -38,6 +38,7 @@ type Engine interface {
 	Transition(ctx context.Context, id int64, to escalation.Status, by, via string) (escalation.Incident, error)
 	Escalate(ctx context.Context, id int64, by string) (escalation.Incident, error)
 	Incident(ctx context.Context, id int64) (escalation.Incident, error)
+	IncidentDetail(ctx context.Context, id int64) (escalation.Incident, error)
 	Incidents(ctx context.Context, f escalation.IncidentFilter) ([]escalation.Incident, error)
 	Policy() *escalation.Policy
 }
@@ -445,7 +446,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	inc, err := s.engine.Incident(r.Context(), id)
+	inc, err := s.engine.IncidentDetail(r.Context(), id)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -326,7 +326,16 @@ func (db *DB) Incident(ctx context.Context, id int64) (escalation.Incident, erro
 		e.At = fromMS(at)
 		inc.Timeline = append(inc.Timeline, e)
 	}
-	if err := rows.Err(); err != nil {
+	return inc, rows.Err()
+}
+
+// IncidentDetail is Incident with the pages about it and their delivery
+// state: what `GET /api/v1/incidents/{id}` and `tocsin show` print. The
+// engine and the delivery workers read incidents without them (a digest
+// reads one incident per page it folds).
+func (db *DB) IncidentDetail(ctx context.Context, id int64) (escalation.Incident, error) {
+	inc, err := db.Incident(ctx, id)
+	if err != nil {
 		return inc, err
 	}
 	inc.Notifications, err = db.Outbox(ctx, OutboxFilter{IncidentID: id, Limit: 200})

@@ -36,7 +36,7 @@ func sendPage(t *testing.T, db *sqlite.DB, key, number, refs string, now time.Ti
 
 func pageState(t *testing.T, db *sqlite.DB, id int64) escalation.Notification {
 	t.Helper()
-	inc, err := db.Incident(context.Background(), id)
+	inc, err := db.IncidentDetail(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
