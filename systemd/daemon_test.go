@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 )
 
 // daemonBinary returns the absolute path of bin/tocsin, which `make test`
@@ -111,12 +113,7 @@ func startDaemon(t *testing.T, dir string, wrap ...string) *daemon {
 	t.Helper()
 	bin := daemonBinary(t)
 	// A free port for the API: taken and released, then handed over.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
+	listen := testnet.Addr(t)
 	cfg := stageExample(t, dir, listen)
 
 	sock := filepath.Join(dir, "notify.sock")

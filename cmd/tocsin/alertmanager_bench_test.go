@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 )
 
 // alertmanagerBin is Debian's prometheus-alertmanager (.ci/packages.txt).
@@ -31,12 +32,7 @@ func alertmanagerIngest(tb testing.TB, total, clients int) (float64, error) {
 	if err := os.WriteFile(cfg, []byte("route:\n  receiver: none\nreceivers:\n  - name: none\n"), 0o600); err != nil {
 		return 0, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.Addr(tb)
 	cmd := exec.Command(alertmanagerBin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
 	var stderr strings.Builder

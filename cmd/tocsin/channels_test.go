@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -22,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
+
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/sqlite"
 )
@@ -34,7 +36,7 @@ func smtpSink(t *testing.T) (addr, maildir string) {
 	const py = "/usr/bin/python3" // not a pyenv python on PATH: Debian's has aiosmtpd
 	err := exec.Command(py, "-c", "import aiosmtpd").Run()
 	needs.That(t, err == nil, "smtp", "python3-aiosmtpd is not installed (Debian package python3-aiosmtpd, .ci/packages.txt)")
-	addr = freeAddr(t)
+	addr = testnet.Addr(t)
 	maildir = filepath.Join(t.TempDir(), "Maildir")
 	cmd := exec.Command(py, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", maildir)
 	cmd.Stderr = os.Stderr
@@ -57,16 +59,6 @@ func smtpSink(t *testing.T) (addr, maildir string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // mailMsg is one e-mail read back from the Maildir, headers unfolded and
@@ -467,8 +459,8 @@ func TestFailingChannelsNeverDelaySMS(t *testing.T) {
 		}
 	}
 	defer release()
-	closed := freeAddr(t) // nothing listens here
-	e := channelsDaemon(t, hooks, closed, "http://"+freeAddr(t))
+	closed := testnet.Addr(t) // nothing listens here
+	e := channelsDaemon(t, hooks, closed, "http://"+testnet.Addr(t))
 
 	start := time.Now()
 	e.alert(map[string]any{"service": "press-line-1", "summary": "pressure low", "severity": "critical"})

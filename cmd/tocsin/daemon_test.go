@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/modem/modemsim"
@@ -102,12 +103,7 @@ func newE2EFull(t testing.TB, policy, modemExtra, gpioYAML string) *e2e {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.Addr(t)
 	e := &e2e{t: t, dir: dir, addr: addr, token: "test-token", sim: sim, gpioYAML: gpioYAML}
 	e.logCond = sync.NewCond(&e.logMu)
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policy), 0o600); err != nil {

@@ -3,10 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -17,12 +18,7 @@ import (
 // and a text alarm become incidents, incident states are published
 // retained, and an ack on tocsin/ack acknowledges.
 func TestDaemonMQTTEmbeddedBroker(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testnet.Port(t)
 	e := newE2EFull(t, testPolicy("1h"), "", fmt.Sprintf(`gpio:
   backend: none
 mqtt:

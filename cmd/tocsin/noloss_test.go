@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -23,12 +24,7 @@ import (
 func startBroker(t *testing.T) string {
 	t.Helper()
 	bin := needs.Command(t, "mosquitto", "mqtt")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testnet.Port(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
 	// The persistent session must hold everything published while Tocsin

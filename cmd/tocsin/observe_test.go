@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	dto "github.com/prometheus/client_model/go"
@@ -325,12 +326,7 @@ func TestReportThroughTheDaemon(t *testing.T) {
 // An MQTT heartbeat topic (mqtt.heartbeats) beats the policy heartbeat:
 // after a miss has paged, one message on the topic resolves the incident.
 func TestHeartbeatOverMQTT(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testnet.Port(t)
 	e := newE2EFull(t, testPolicy("1h")+`heartbeats:
   - {id: scada-main, service: press-line-1, interval: 2s}
 `, "", fmt.Sprintf(`gpio:

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-relay/tocsin/internal/testnet"
+
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/cluster"
 )
@@ -22,7 +24,7 @@ func benchTwins(b *testing.B, levelTwo, modemExtra string, peerTimeout time.Dura
 		if err != nil {
 			b.Fatal(err)
 		}
-		return &twinBox{e2e: e, name: name, gossip: freeGossipPort(b), base: string(base), keyFile: key, peerTimeout: peerTimeout}
+		return &twinBox{e2e: e, name: name, gossip: testnet.Addr(b), base: string(base), keyFile: key, peerTimeout: peerTimeout}
 	}
 	a, bb = mk("relay-a"), mk("relay-b")
 	a.configure(1, bb.gossip)
@@ -111,10 +113,10 @@ func BenchmarkTwinIngest(b *testing.B) {
 	alone := newE2EWith(b, twinPolicy("1h"), "  sms_per_minute: 1000000")
 	alone.start()
 	// The cluster on, its twin away: the cost of logging changes alone.
-	solo := &twinBox{e2e: newE2EWith(b, twinPolicy("1h"), "  sms_per_minute: 1000000"), name: "relay-solo", gossip: freeGossipPort(b), keyFile: writeKey(b, b.TempDir())}
+	solo := &twinBox{e2e: newE2EWith(b, twinPolicy("1h"), "  sms_per_minute: 1000000"), name: "relay-solo", gossip: testnet.Addr(b), keyFile: writeKey(b, b.TempDir())}
 	base, _ := os.ReadFile(solo.cfg)
 	solo.base = string(base)
-	solo.configure(1, freeGossipPort(b))
+	solo.configure(1, testnet.Addr(b))
 	solo.start()
 	a, s := benchTwins(b, "1h", "  sms_per_minute: 1000000", 15*time.Second) // the default: push/pull every 30 s
 	b.ResetTimer()

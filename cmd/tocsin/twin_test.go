@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 	"github.com/tocsin-relay/tocsin/escalation/cluster"
@@ -55,26 +56,6 @@ type twinBox struct {
 	peerTimeout time.Duration
 }
 
-func freeGossipPort(t testing.TB) string {
-	t.Helper()
-	for range 20 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := tl.Addr().String()
-		ul, err := net.ListenPacket("udp", addr)
-		tl.Close()
-		if err != nil {
-			continue
-		}
-		ul.Close()
-		return addr
-	}
-	t.Fatal("no free port for memberlist")
-	return ""
-}
-
 func writeKey(t testing.TB, dir string) string {
 	t.Helper()
 	var k [32]byte
@@ -93,7 +74,7 @@ func newTwinBox(t testing.TB, name, policy, keyFile string) *twinBox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &twinBox{e2e: e, name: name, gossip: freeGossipPort(t), base: string(base), keyFile: keyFile}
+	return &twinBox{e2e: e, name: name, gossip: testnet.Addr(t), base: string(base), keyFile: keyFile}
 }
 
 // configure writes the box's cluster section with peers.

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"math/big"
 	"mime"
@@ -27,6 +26,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 )
@@ -190,9 +192,7 @@ func TestSendVerdicts(t *testing.T) {
 			}
 		}
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.Addr(t)
 	s, _ := New(Config{Addr: addr, From: "tocsin@factory.lan", Timeout: 5 * time.Second})
 	err := s.Send(context.Background(), message(true))
 	var de *escalation.DeliveryError
@@ -288,9 +288,7 @@ func TestTLSWithAiosmtpd(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := selfSigned(t, dir)
 	for _, mode := range []string{"tls", "starttls"} {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := testnet.Addr(t)
 		maildir := filepath.Join(dir, mode)
 		args := []string{"-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", maildir}
 		if mode == "tls" {

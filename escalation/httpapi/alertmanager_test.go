@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	"github.com/tocsin-relay/tocsin/escalation"
 )
@@ -311,12 +312,7 @@ func TestGrafanaOverHTTP(t *testing.T) {
 func startAlertmanager(t *testing.T, receiver string) string {
 	t.Helper()
 	path := needs.Command(t, "prometheus-alertmanager", "alertmanager", "alertmanager")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testnet.Addr(t)
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`route:
   receiver: tocsin

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
+	"github.com/tocsin-relay/tocsin/internal/testnet"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -125,12 +126,7 @@ func (m *mosquitto) stop() {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testnet.Port(t)
 }
 
 // testPolicy has the services the tests publish for.

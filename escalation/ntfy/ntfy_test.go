@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-relay/tocsin/internal/testnet"
+
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
@@ -105,9 +107,7 @@ func TestClassify(t *testing.T) {
 // TestUnreachable: a server that is not there is Wait, through the real
 // HTTP client.
 func TestUnreachable(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.Addr(t)
 	err := New(Config{URL: "http://" + addr}).Send(context.Background(), page())
 	if v := escalation.VerdictOf(err); v != escalation.Wait {
 		t.Errorf("unreachable: %s (%v), want wait", v, err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-relay/tocsin/internal/testnet"
+
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
@@ -164,9 +166,7 @@ func TestFailures(t *testing.T) {
 			t.Errorf("HTTP %d: %s (%v), want %s", tt.status, got, err, tt.want)
 		}
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.Addr(t)
 	if got := escalation.VerdictOf(send(t, page(escalation.FormatSlack), "http://"+addr)); got != escalation.Wait {
 		t.Errorf("closed port: %s, want wait", got)
 	}
