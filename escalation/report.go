@@ -12,6 +12,9 @@ import (
 // person, split by when the phone rang: business hours, off hours, or
 // sleep hours. Night pages are what burns people out.
 
+// DefaultReportSpan is how far back the report looks when not told.
+const DefaultReportSpan = 30 * 24 * time.Hour
+
 // PageRecord is one message that reached a person: a page SMS or call that
 // was sent (a digest covering several incidents counts once).
 type PageRecord struct {
@@ -117,60 +120,84 @@ type Report struct {
 	People   []PersonReport  `json:"people"`
 }
 
-// BuildReport computes the report from incidents (drills already left out
-// by the caller) and the pages people received. zone gives each contact's
-// time zone for the hour classes. It is pure.
-func BuildReport(since, until time.Time, incs []Incident, pages []PageRecord, zone func(contact string) *time.Location) Report {
-	r := Report{Since: since, Until: until, Services: []ServiceReport{}, People: []PersonReport{}}
-	type acc struct {
-		n        int
-		ack, res []time.Duration
-	}
-	bySvc := map[string]*acc{}
-	for _, inc := range incs {
-		a := bySvc[inc.Service]
-		if a == nil {
-			a = &acc{}
-			bySvc[inc.Service] = a
-		}
-		a.n++
-		if inc.AcknowledgedAt != nil && !inc.AcknowledgedAt.Before(inc.CreatedAt) {
-			a.ack = append(a.ack, inc.AcknowledgedAt.Sub(inc.CreatedAt))
-		}
-		if inc.ResolvedAt != nil && !inc.ResolvedAt.Before(inc.CreatedAt) {
-			a.res = append(a.res, inc.ResolvedAt.Sub(inc.CreatedAt))
-		}
-	}
-	for svc, a := range bySvc {
-		r.Services = append(r.Services, ServiceReport{Service: svc, Incidents: a.n, MTTA: PercentilesOf(a.ack), MTTR: PercentilesOf(a.res)})
-	}
-	sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Service < r.Services[j].Service })
+// ReportBuilder adds up the on-call report one incident and one page at a
+// time, so that a report over years of history costs a few bytes per
+// incident (its two durations), not the incidents themselves.
+type ReportBuilder struct {
+	since, until time.Time
+	zone         func(contact string) *time.Location
+	bySvc        map[string]*serviceAcc
+	byPerson     map[string]*personAcc
+}
 
-	byPerson := map[string]*PersonReport{}
-	for _, p := range pages {
-		pr := byPerson[p.ContactID]
+type personAcc struct {
+	PersonReport
+	loc *time.Location
+}
+
+type serviceAcc struct {
+	n        int
+	ack, res []time.Duration
+}
+
+// NewReportBuilder starts the report for [since, until). zone gives each
+// contact's time zone for the hour classes (UTC when nil or unknown).
+func NewReportBuilder(since, until time.Time, zone func(contact string) *time.Location) *ReportBuilder {
+	return &ReportBuilder{since: since, until: until, zone: zone, bySvc: map[string]*serviceAcc{}, byPerson: map[string]*personAcc{}}
+}
+
+// AddIncident counts one incident of service created at created, and its
+// times to acknowledgement and resolution when it had them. The caller
+// leaves drills out.
+func (b *ReportBuilder) AddIncident(service string, created time.Time, acked, resolved *time.Time) {
+	a := b.bySvc[service]
+	if a == nil {
+		a = &serviceAcc{}
+		b.bySvc[service] = a
+	}
+	a.n++
+	if acked != nil && !acked.Before(created) {
+		a.ack = append(a.ack, acked.Sub(created))
+	}
+	if resolved != nil && !resolved.Before(created) {
+		a.res = append(a.res, resolved.Sub(created))
+	}
+}
+
+// AddPage counts one message that reached a person.
+func (b *ReportBuilder) AddPage(p PageRecord) {
+	pr := b.byPerson[p.ContactID]
+	if pr == nil {
 		loc := time.UTC
-		if zone != nil {
-			if l := zone(p.ContactID); l != nil {
+		if b.zone != nil {
+			if l := b.zone(p.ContactID); l != nil {
 				loc = l
 			}
 		}
-		if pr == nil {
-			pr = &PersonReport{Contact: p.ContactID, TimeZone: loc.String()}
-			byPerson[p.ContactID] = pr
-		}
-		pr.Pages++
-		switch ClassifyHour(p.At, loc) {
-		case BusinessHours:
-			pr.Business++
-		case OffHours:
-			pr.Off++
-		case SleepHours:
-			pr.Sleep++
-		}
+		pr = &personAcc{PersonReport{Contact: p.ContactID, TimeZone: loc.String()}, loc}
+		b.byPerson[p.ContactID] = pr
 	}
-	for _, pr := range byPerson {
-		r.People = append(r.People, *pr)
+	pr.Pages++
+	switch ClassifyHour(p.At, pr.loc) {
+	case BusinessHours:
+		pr.Business++
+	case OffHours:
+		pr.Off++
+	case SleepHours:
+		pr.Sleep++
+	}
+}
+
+// Report returns the report of what was added: services by name, the
+// most woken-up person first.
+func (b *ReportBuilder) Report() Report {
+	r := Report{Since: b.since, Until: b.until, Services: []ServiceReport{}, People: []PersonReport{}}
+	for svc, a := range b.bySvc {
+		r.Services = append(r.Services, ServiceReport{Service: svc, Incidents: a.n, MTTA: PercentilesOf(a.ack), MTTR: PercentilesOf(a.res)})
+	}
+	sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Service < r.Services[j].Service })
+	for _, pr := range b.byPerson {
+		r.People = append(r.People, pr.PersonReport)
 	}
 	// The most woken-up person first: that is who the report is for.
 	sort.Slice(r.People, func(i, j int) bool {
@@ -184,6 +211,19 @@ func BuildReport(since, until time.Time, incs []Incident, pages []PageRecord, zo
 		return a.Contact < b.Contact
 	})
 	return r
+}
+
+// BuildReport computes the report from incidents (drills already left out
+// by the caller) and the pages people received, through a ReportBuilder.
+func BuildReport(since, until time.Time, incs []Incident, pages []PageRecord, zone func(contact string) *time.Location) Report {
+	b := NewReportBuilder(since, until, zone)
+	for _, inc := range incs {
+		b.AddIncident(inc.Service, inc.CreatedAt, inc.AcknowledgedAt, inc.ResolvedAt)
+	}
+	for _, p := range pages {
+		b.AddPage(p)
+	}
+	return b.Report()
 }
 
 // ContactZones maps each contact to the time zone its hours are judged

@@ -2,52 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
-	"github.com/tocsin-relay/tocsin/escalation/httpapi"
 )
-
-// defaultReportSpan is how far back `tocsin report` looks by default.
-const defaultReportSpan = 30 * 24 * time.Hour
-
-// mountReport adds GET /api/v1/report?since=30d: the on-call report of
-// the incidents created in the span, computed from the live database.
-func (d *daemon) mountReport(srv *httpapi.Server) {
-	srv.Handle("GET /api/v1/report", srv.Authenticated(func(w http.ResponseWriter, r *http.Request) {
-		span := defaultReportSpan
-		if v := r.URL.Query().Get("since"); v != "" {
-			s, err := escalation.ParseDuration(v)
-			if err != nil || s <= 0 {
-				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want a positive duration such as 30d or 12h", v), "since")
-				return
-			}
-			span = s
-		}
-		until := time.Now()
-		since := until.Add(-span)
-		incs, pages, err := d.db.ReportData(r.Context(), since, until)
-		if err != nil {
-			writeJSONError(w, http.StatusServiceUnavailable, err.Error(), "")
-			return
-		}
-		rep := escalation.BuildReport(since, until, incs, pages, escalation.ContactZones(d.engine.Policy()))
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(rep)
-	}))
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg, field string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg, "field": field})
-}
 
 // cmdReport prints the on-call report of the running daemon: per service
 // MTTA and MTTR (p50/p95), per person the pages received by business,

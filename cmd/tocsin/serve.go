@@ -334,13 +334,17 @@ func (d *daemon) httpServer(tokens []TokenConfig) *httpapi.Server {
 			}
 			return map[string]any{"version": p.Version}, nil
 		},
-		Heartbeat:     d.heartbeat,
-		Drill:         d.drill,
+		Heartbeat: d.heartbeat,
+		Drill:     d.drill,
+		Report: func(ctx context.Context, since, until time.Time) (escalation.Report, error) {
+			b := escalation.NewReportBuilder(since, until, escalation.ContactZones(d.engine.Policy()))
+			err := d.db.ReportData(ctx, since, until, b)
+			return b.Report(), err
+		},
 		ObserveIngest: d.observeIngest,
 		AckLinks:      d.chans.links,
 	})
 	srv.Handle("GET /metrics", d.obs.metrics)
-	d.mountReport(srv)
 	if d.modem.sim != nil {
 		d.mountSimPhones(srv)
 	}

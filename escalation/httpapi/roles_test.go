@@ -76,6 +76,9 @@ func rolesServer(t *testing.T) (*Server, *httptest.Server, *escalation.Engine, *
 			return map[string]string{"service": service}, nil
 		},
 		OnCall: func(ctx context.Context, at time.Time) (any, error) { return []string{}, nil },
+		Report: func(ctx context.Context, since, until time.Time) (escalation.Report, error) {
+			return escalation.NewReportBuilder(since, until, nil).Report(), nil
+		},
 	})
 	srv.Handle("POST /api/v1/sim/phones/{number}/sms", srv.Authenticated(func(w http.ResponseWriter, r *http.Request) {
 		fx.add("sim sms from %s", r.PathValue("number"))
@@ -188,6 +191,7 @@ func TestReadOnlyTokenRefusedOnEveryWrite(t *testing.T) {
 		"GET /api/v1/incidents":      "/api/v1/incidents",
 		"GET /api/v1/incidents/{id}": "", // filled below
 		"GET /api/v1/oncall":         "/api/v1/oncall",
+		"GET /api/v1/report":         "/api/v1/report",
 		"GET /api/v1/status":         "/api/v1/status",
 		"GET /api/v1/policy":         "/api/v1/policy",
 		"GET /healthz":               "/healthz",

@@ -76,6 +76,9 @@ type Options struct {
 	Press func(ctx context.Context, input string, long bool) error
 	// Drill starts a test page for a service.
 	Drill func(ctx context.Context, service, by string) (any, error)
+	// Report answers GET /api/v1/report: the on-call report of the
+	// incidents created in [since, until).
+	Report func(ctx context.Context, since, until time.Time) (escalation.Report, error)
 	// ObserveIngest, if set, is told how long each committed event of
 	// every intake (http, pagerduty, alertmanager, grafana) took to ingest.
 	ObserveIngest func(intake string, d time.Duration)
@@ -114,6 +117,7 @@ func New(o Options) *Server {
 	api("POST /api/v1/incidents/{id}/resolve", s.handleIncidentAction(s.transition(escalation.Resolved)))
 	api("POST /api/v1/incidents/{id}/escalate", s.handleIncidentAction(s.engine.Escalate))
 	api("GET /api/v1/oncall", s.handleOnCall)
+	api("GET /api/v1/report", s.handleReport)
 	api("GET /api/v1/status", s.handleStatus)
 	api("GET /api/v1/policy", s.handlePolicyGet)
 	api("PUT /api/v1/policy", s.handlePolicyPut)
@@ -525,6 +529,30 @@ func (s *Server) handleOnCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// handleReport answers GET /api/v1/report?since=30d.
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Report == nil {
+		writeError(w, escalation.NotFoundf("the on-call report is not available"))
+		return
+	}
+	span := escalation.DefaultReportSpan
+	if v := r.URL.Query().Get("since"); v != "" {
+		d, err := escalation.ParseDuration(v)
+		if err != nil || d <= 0 {
+			writeError(w, escalation.Invalidf("since", "since %q: want a positive duration such as 30d or 12h", v))
+			return
+		}
+		span = d
+	}
+	until := time.Now()
+	rep, err := s.opts.Report(r.Context(), until.Add(-span), until)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -111,13 +111,13 @@ func TestReportOnARealDatabase(t *testing.T) {
 	r.transition(d, escalation.Acknowledged, at(2, 11, 1))
 
 	since, until := at(1, 0, 0), at(9, 0, 0)
-	incs, pages, err := db.ReportData(context.Background(), since, until)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pol := &escalation.Policy{Schedules: []escalation.Schedule{{ID: "line1", TimeZone: "Asia/Tokyo",
 		Layers: []escalation.Layer{{Members: []string{"tanaka", "suzuki"}}}}}}
-	rep := escalation.BuildReport(since, until, incs, pages, escalation.ContactZones(pol))
+	rb := escalation.NewReportBuilder(since, until, escalation.ContactZones(pol))
+	if err := db.ReportData(context.Background(), since, until, rb); err != nil {
+		t.Fatal(err)
+	}
+	rep := rb.Report()
 
 	wantSvc := []escalation.ServiceReport{
 		{Service: "paint", Incidents: 1,
