@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-relay/tocsin/escalation/console"
+	"github.com/tocsin-relay/tocsin/internal/needs"
 
 	"github.com/chromedp/chromedp"
 
@@ -62,8 +64,15 @@ gpio:
 log:
   level: debug
 `, filepath.Join(e.dir, "state"), filepath.Join(e.dir, "policy.yaml"), e.addr, e.token, filepath.Join(e.dir, "lead.pass"))
-	if err := os.WriteFile(filepath.Join(e.dir, "lead.pass"), []byte("shift-lead-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
+	// lead's password file holds its bcrypt hash, written by `tocsin
+	// passwd` as an installer would (demo and wall: the password itself).
+	passwd := exec.Command(tocsinBin, "passwd", filepath.Join(e.dir, "lead.pass"))
+	passwd.Stdin = strings.NewReader("shift-lead-secret\n")
+	if out, err := passwd.CombinedOutput(); err != nil {
+		t.Fatalf("tocsin passwd: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.dir, "lead.pass")); !console.IsPasswordHash(strings.TrimSpace(string(b))) {
+		t.Fatalf("tocsin passwd wrote %q, want a bcrypt hash", b)
 	}
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

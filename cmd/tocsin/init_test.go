@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"github.com/tocsin-relay/tocsin/internal/needs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tocsin-relay/tocsin/internal/needs"
 
 	"github.com/creack/pty"
 )
@@ -64,8 +68,8 @@ func TestInitNonInteractive(t *testing.T) {
 	if err != nil || st.Mode().Perm()&0o077 != 0 && st.Mode().Perm() != 0o640 {
 		t.Errorf("console password file: %v, mode %v", err, st.Mode())
 	}
-	if b, _ := os.ReadFile(filepath.Join(etc, "console-lead.pass")); strings.TrimSpace(string(b)) != "correct horse battery" {
-		t.Errorf("console password file holds %q", b)
+	if b, _ := os.ReadFile(filepath.Join(etc, "console-lead.pass")); bcrypt.CompareHashAndPassword(bytes.TrimSpace(b), []byte("correct horse battery")) != nil {
+		t.Errorf("console password file holds %q, want the bcrypt hash of the password", b)
 	}
 
 	out, err = exec.Command(tocsinBin, args...).CombinedOutput()
@@ -146,8 +150,8 @@ func TestInitInteractive(t *testing.T) {
 	if !strings.Contains(string(pol), `phone: "+819087654321"`) || !strings.Contains(string(pol), `name: "田中 太郎"`) {
 		t.Errorf("policy:\n%s", pol)
 	}
-	if b, _ := os.ReadFile(filepath.Join(etc, "console-admin.pass")); strings.TrimSpace(string(b)) != "correct horse" {
-		t.Errorf("password file holds %q", b)
+	if b, _ := os.ReadFile(filepath.Join(etc, "console-admin.pass")); bcrypt.CompareHashAndPassword(bytes.TrimSpace(b), []byte("correct horse")) != nil {
+		t.Errorf("password file holds %q, want the bcrypt hash of the password", b)
 	}
 }
 
@@ -260,5 +264,34 @@ func TestInitOnATerminal(t *testing.T) {
 	}
 	if !strings.Contains(seen.String(), "tanaka") {
 		t.Errorf("ordinary answers were not echoed:\n%s", seen.String())
+	}
+}
+
+// tocsin passwd writes the bcrypt hash of the password it reads; a short
+// password or a missing FILE writes nothing, with a message saying why.
+func TestPasswd(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lead.pass")
+	run := func(stdin string, args ...string) (int, string) {
+		cmd := exec.Command(tocsinBin, append([]string{"passwd"}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return exitCode(err), string(out)
+	}
+	if code, out := run("correct horse\n"); code != 2 || !strings.Contains(out, "want one FILE") {
+		t.Errorf("passwd without FILE: exit %d\n%s", code, out)
+	}
+	if code, out := run("short\n", file); code != 1 || !strings.Contains(out, "8 characters") {
+		t.Errorf("short password: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Errorf("a short password wrote %s", file)
+	}
+	if code, out := run("correct horse\n", file); code != 0 {
+		t.Fatalf("passwd: exit %d\n%s", code, out)
+	}
+	b, err := os.ReadFile(file)
+	st, _ := os.Stat(file)
+	if err != nil || bcrypt.CompareHashAndPassword(bytes.TrimSpace(b), []byte("correct horse")) != nil || st.Mode().Perm()&0o007 != 0 {
+		t.Errorf("%s holds %q (mode %v, err %v), want the bcrypt hash, not readable by others", file, b, st.Mode(), err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
+	"github.com/tocsin-relay/tocsin/escalation/console"
 )
 
 // cmdInit is `tocsin init`: the first run on a new box, from a blank
@@ -190,10 +191,14 @@ func cmdInit(ctx context.Context, args []string, stdin io.Reader, out io.Writer)
 		fmt.Fprintf(out, "wrote %s (API token)\n", tokenFile)
 	}
 	passFile := filepath.Join(absDir, "console-"+login+".pass")
-	if err := writeSecretFile(passFile, secret); err != nil {
+	hash, err := console.HashPassword(secret)
+	if err != nil {
+		return fmt.Errorf("console password: %w", err)
+	}
+	if err := writeSecretFile(passFile, hash); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %s (console password)\n", passFile)
+	fmt.Fprintf(out, "wrote %s (console password, as its bcrypt hash)\n", passFile)
 	pol := initPolicy(people, gpio, *region, *zone)
 	if err := os.WriteFile(polPath, []byte(pol), 0o640); err != nil {
 		return err
@@ -374,6 +379,47 @@ modem:
 // directory belongs to another group (root:tocsin /etc/tocsin) the file
 // joins that group with mode 0640, as the package's api.token does, so
 // the daemon's user can read it.
+// cmdPasswd is `tocsin passwd FILE`: it asks for a console password
+// twice, without echo, and writes its bcrypt hash to FILE for an
+// http.users password_file, so the file no longer holds the password.
+// Without a terminal it reads the password from the first line of stdin.
+func cmdPasswd(args []string, stdin io.Reader, out io.Writer) error {
+	fs := newFlags("passwd")
+	if err := parseFlags(fs, args, out); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("passwd", "want one FILE, the password_file to write")
+	}
+	file := fs.Arg(0)
+	q := &prompter{in: bufio.NewReader(stdin), out: out}
+	var pw string
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		q.tty = f
+		pw = q.askPassword("Password (8 characters or more) / パスワード（8文字以上）")
+	} else {
+		pw = q.line()
+	}
+	if len(pw) < 8 {
+		return errors.New("no password of 8 characters or more given; nothing written / 8文字以上のパスワードがないため、何も書き込んでいません")
+	}
+	hash, err := console.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := writeSecretFile(file, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (bcrypt hash); list it as an http.users password_file and restart tocsin\n", file)
+	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 func writeSecretFile(file, secret string) error {
 	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
 		return err

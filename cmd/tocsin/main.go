@@ -84,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(rest, stdout)
 	case "init":
 		err = cmdInit(ctx, rest, os.Stdin, stdout)
+	case "passwd":
+		err = cmdPasswd(rest, os.Stdin, stdout)
 	case "version", "--version", "-v":
 		if wantsHelp(rest) {
 			printCommandHelp(stdout, "version", nil)

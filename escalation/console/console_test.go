@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,6 +65,23 @@ type fixture struct {
 	sim    *modemsim.Sim
 }
 
+// wallHash is the bcrypt hash of wall's password "wall-pw", made once.
+var wallHash = func() func(testing.TB) string {
+	var (
+		once sync.Once
+		h    string
+	)
+	return func(t testing.TB) string {
+		once.Do(func() {
+			var err error
+			if h, err = console.HashPassword("wall-pw"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return h
+	}
+}()
+
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +108,9 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, db: db, engine: eng, sim: sim}
 	con, err := console.New(console.Options{
 		Engine: eng,
-		Users:  []console.Login{{Name: "demo", Secret: "demo-pw"}, {Name: "wall", Secret: "wall-pw", ReadOnly: true}},
+		// demo's password is stored as itself (older configs), wall's as
+		// its bcrypt hash (tocsin passwd, tocsin init).
+		Users:  []console.Login{{Name: "demo", Secret: "demo-pw"}, {Name: "wall", Secret: wallHash(t), ReadOnly: true}},
 		Tokens: []console.Login{{Name: "scada", Secret: "tok-scada"}, {Name: "display", Secret: "tok-display", ReadOnly: true}},
 		Status: func(ctx context.Context) any {
 			return map[string]any{
@@ -294,6 +314,30 @@ func TestLogin(t *testing.T) {
 	}
 	if resp, _ := b.do("GET", "/", nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("GET / after logout = %d, want a redirect to the login", resp.StatusCode)
+	}
+}
+
+// A password stored as a bcrypt hash logs in with the password, not with
+// the hash; a wrong password or an unknown user does not.
+func TestLoginHashedPassword(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		user, password string
+		want           int
+	}{
+		{"wall", "wall-pw", http.StatusSeeOther},
+		{"wall", wallHash(t), http.StatusUnauthorized},
+		{"wall", "wall-PW", http.StatusUnauthorized},
+		{"nobody", "wall-pw", http.StatusUnauthorized},
+		{"demo", "demo-pw", http.StatusSeeOther},
+	} {
+		resp := f.browser().login(url.Values{"user": {tt.user}, "password": {tt.password}})
+		if resp.StatusCode != tt.want {
+			t.Errorf("login %s/%s = %d, want %d", tt.user, tt.password, resp.StatusCode, tt.want)
+		}
+	}
+	if !console.IsPasswordHash(wallHash(t)) || console.IsPasswordHash("demo-pw") {
+		t.Errorf("IsPasswordHash does not tell a bcrypt hash from a password")
 	}
 }
 

@@ -176,7 +176,8 @@ func (l *loginLimiter) fail(addr string, now time.Time) {
 }
 
 // authenticate checks a user/password or a token against the configured
-// logins in constant time per candidate.
+// logins. A user's secret is a bcrypt hash or, in older configs, the
+// password itself (passwordMatches).
 func (c *Console) authenticate(user, password, token string) (Login, bool) {
 	var found Login
 	ok := false
@@ -188,12 +189,22 @@ func (c *Console) authenticate(user, password, token string) (Login, bool) {
 		}
 		return found, ok
 	}
+	// The password is checked for the user with that name only (a bcrypt
+	// comparison costs tens of milliseconds), and against a dummy hash
+	// when there is none, so that the time taken does not say whether the
+	// name exists.
+	checked := false
 	for _, u := range c.opts.Users {
-		nameOK := subtle.ConstantTimeCompare([]byte(u.Name), []byte(user)) == 1
-		passOK := subtle.ConstantTimeCompare([]byte(u.Secret), []byte(password)) == 1
-		if nameOK && passOK && u.Secret != "" && !ok {
+		if subtle.ConstantTimeCompare([]byte(u.Name), []byte(user)) != 1 || checked {
+			continue
+		}
+		checked = true
+		if passwordMatches(u.Secret, password) {
 			found, ok = u, true
 		}
+	}
+	if !checked {
+		passwordMatches(dummyHash(), password)
 	}
 	return found, ok
 }
