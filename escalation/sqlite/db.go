@@ -25,9 +25,12 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,40 +156,75 @@ func (db *DB) Path() string { return db.path }
 // migrate applies embedded migrations in order, each in a transaction,
 // recording the schema version in user_version.
 func migrate(ctx context.Context, db *sql.DB) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	steps, err := migrationSteps()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	for i, name := range names {
-		if i < version {
+	if latest := steps[len(steps)-1].version; version > latest {
+		return fmt.Errorf("the database's schema version is %d, newer than this tocsin knows (%d): run the newer tocsin, or restore a backup made by this one", version, latest)
+	}
+	for _, m := range steps {
+		if m.version <= version {
 			continue
 		}
-		body, err := migrations.ReadFile(name)
+		body, err := migrations.ReadFile(m.name)
 		if err != nil {
 			return err
 		}
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// migration is one file of migrations/: NNNN_what.sql sets the schema
+// version (PRAGMA user_version) to NNNN.
+type migration struct {
+	name    string
+	version int
+}
+
+// migrationSteps lists the migrations in order. Their numbers must run
+// 1, 2, 3, … without a gap or a repeat: the version a database records is
+// the number of the last file applied, so a file slipped in below it would
+// never run.
+func migrationSteps() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	steps := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("migration %s: want the number %04d as its prefix (NNNN_what.sql, in order, without gaps)", base, i+1)
+		}
+		steps = append(steps, migration{name: name, version: v})
+	}
+	if len(steps) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	return steps, nil
 }
 
 // writer owns the write connection. It runs queued jobs in batches: all
