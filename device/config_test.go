@@ -12,7 +12,7 @@ import (
 	"github.com/tocsin-relay/tocsin/device"
 )
 
-// The SPEC §3 example, plus the keys this package adds.
+// The docs/reference.md §3 example, plus the keys this package adds.
 const specYAML = `
 backend: periph
 debounce: 40ms

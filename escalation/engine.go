@@ -210,7 +210,7 @@ func (e *Engine) notifier(ctx context.Context) {
 			continue
 		}
 		// One query for the batch, without timelines: subscribers get
-		// the incident's state (SPEC §5 incident JSON), not its history,
+		// the incident's state (docs/reference.md §5 incident JSON), not its history,
 		// which grows with every alert.
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), 500)]

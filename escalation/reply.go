@@ -53,7 +53,7 @@ type replyToken struct {
 	hash bool // written "#42": certainly an incident id
 }
 
-// ParseReply reads an SMS reply (SPEC §7). It is case- and
+// ParseReply reads an SMS reply (docs/reference.md §7). It is case- and
 // width-insensitive: "4", "ack", "a", "了解" acknowledge; "6", "res", "r",
 // "resolve", "解決" resolve; each may be followed or preceded by an
 // incident id ("4 42", "ACK 42", "42a", "#42 ack", "了解 42", "４２ａ").

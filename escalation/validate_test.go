@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// examplePolicy is the SPEC §4 example, made valid (suzuki, sato and boss
+// examplePolicy is the docs/reference.md §4 example, made valid (suzuki, sato and boss
 // exist), with national numbers for Normalize to rewrite.
 func examplePolicy() *Policy {
 	jst := time.FixedZone("", 9*3600)

@@ -12,7 +12,7 @@ import (
 // CallOptions tunes one voice call.
 type CallOptions struct {
 	// RingTimeout is how long the phone may ring before Tocsin hangs up
-	// (SPEC §7 ring_timeout). Default 45s.
+	// (docs/reference.md §7 ring_timeout). Default 45s.
 	RingTimeout time.Duration
 	// TalkTimeout is how long an answered call stays open waiting for a
 	// key. Default 60s.
@@ -461,7 +461,7 @@ func outgoingCall(calls []CallStatus) (CallStatus, bool) {
 // OnIncomingCall sets a handler for incoming calls: it gets the caller's
 // number from +CLIP (enabled by Init) on every ring, on the dispatcher
 // goroutine, and may call HangUp to reject the call (the call-back
-// acknowledgement of SPEC §7). Numbers are as the network sent them
+// acknowledgement of docs/reference.md §7). Numbers are as the network sent them
 // ("+81..." for international ones).
 func (m *Modem) OnIncomingCall(h func(ctx context.Context, number string)) {
 	m.smsMu.Lock()

@@ -515,7 +515,7 @@ func decodeStrict(t *testing.T, path string, v any) {
 	}
 }
 
-// exampleConfig is the part of SPEC §3 the cross-file checks read.
+// exampleConfig is the part of docs/reference.md §3 the cross-file checks read.
 type exampleConfig struct {
 	StateDir   string `yaml:"state_dir"`
 	PolicyFile string `yaml:"policy_file"`
@@ -547,7 +547,7 @@ func loadExampleConfig(t *testing.T) exampleConfig {
 	spec := []string{"state_dir", "policy_file", "http", "mqtt", "modem", "gpio"}
 	for k := range top {
 		if !slices.Contains(spec, k) {
-			t.Errorf("tocsin.yaml: top-level key %q is not in SPEC §3", k)
+			t.Errorf("tocsin.yaml: top-level key %q is not in docs/reference.md §3", k)
 		}
 	}
 	b, err := os.ReadFile("tocsin.yaml")

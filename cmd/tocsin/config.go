@@ -18,7 +18,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
-// Config is the daemon configuration of SPEC §3. It is parsed and
+// Config is the daemon configuration of docs/reference.md §3. It is parsed and
 // validated once, here, and handed down as typed values.
 type Config struct {
 	StateDir   string         `yaml:"state_dir"`

@@ -41,7 +41,7 @@ mqtt:
 	if tok := c.Subscribe("tocsin/incidents/+", 1, func(_ paho.Client, m paho.Message) {
 		var inc escalation.Incident
 		if json.Unmarshal(m.Payload(), &inc) == nil {
-			// The SPEC §5 incident JSON: state, not the growing history.
+			// The docs/reference.md §5 incident JSON: state, not the growing history.
 			if strings.Contains(string(m.Payload()), `"timeline"`) {
 				t.Errorf("published incident carries its timeline: %s", m.Payload())
 			}

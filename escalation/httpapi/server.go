@@ -1,4 +1,4 @@
-// Package httpapi is Tocsin's HTTP face: the JSON API of SPEC §5 with bearer
+// Package httpapi is Tocsin's HTTP face: the JSON API of docs/reference.md §5 with bearer
 // tokens, the PagerDuty Events API (v2 and legacy v1), the Alertmanager and
 // Grafana webhooks, and the mount points for /metrics and the web console.
 //
@@ -24,7 +24,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation"
 )
 
-// MaxBody is the largest request body accepted on /api/* (SPEC §5).
+// MaxBody is the largest request body accepted on /api/* (docs/reference.md §5).
 const MaxBody = 1 << 20
 
 // Ingester commits events.
@@ -100,7 +100,7 @@ type Server struct {
 	routes []string
 }
 
-// New returns a server with every route of SPEC §5 registered.
+// New returns a server with every route of docs/reference.md §5 registered.
 func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

@@ -1,4 +1,4 @@
-// Package mqttapi is Tocsin's MQTT face (SPEC §6): it turns messages from
+// Package mqttapi is Tocsin's MQTT face (docs/reference.md §6): it turns messages from
 // PLCs, SCADA and Node-RED into alerts, publishes Tocsin's own state and
 // every incident change, and obeys acknowledge and resolve commands.
 //
@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-// Config is the mqtt section of tocsin.yaml (SPEC §3). cmd reads the
+// Config is the mqtt section of tocsin.yaml (docs/reference.md §3). cmd reads the
 // password file and builds the TLS configuration; the yaml tags let it embed
 // the rest unchanged.
 type Config struct {

@@ -73,7 +73,7 @@ type Options struct {
 	// MaxAttempts before a message is given up. Default 4. Only attempts
 	// count (verdict Retry): waiting for the modem does not.
 	MaxAttempts int
-	// RingTimeout is how long a call may ring (SPEC §7). Default 45s.
+	// RingTimeout is how long a call may ring (docs/reference.md §7). Default 45s.
 	RingTimeout time.Duration
 	// Reports, when set, records delivery reports (receipts.go).
 	Reports Reports

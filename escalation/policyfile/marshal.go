@@ -23,7 +23,7 @@ var flowTypes = map[reflect.Type]bool{
 	reflect.TypeFor[escalation.Webhook]():     true,
 }
 
-// Marshal writes p as YAML in the layout of SPEC §4: block style, with
+// Marshal writes p as YAML in the layout of docs/reference.md §4: block style, with
 // short records (targets, restrictions, overrides, heartbeats) and lists
 // of words on one line. Load(Marshal(p)) gives back p (normalised).
 func Marshal(p *escalation.Policy) ([]byte, error) {

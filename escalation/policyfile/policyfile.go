@@ -1,4 +1,4 @@
-// Package policyfile reads and writes the on-call policy as YAML (SPEC §4).
+// Package policyfile reads and writes the on-call policy as YAML (docs/reference.md §4).
 //
 // It exists so that a person editing policy.yaml is told exactly where
 // they went wrong: every problem — a YAML syntax error, an unknown key, a
