@@ -56,3 +56,32 @@ func TestDocsStayInTheRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcesCiteTheRepository: comments in the code cite the contract a
+// clone has (docs/reference.md §N), not files outside it.
+func TestSourcesCiteTheRepository(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "node_modules" || d.Name() == "dist" || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || path == "docs_test.go" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, bad := range []string{"SPEC §", "SPEC.md", "/work/shared", "../shared"} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("%s mentions %q: cite docs/reference.md §N or a file in the repository", path, bad)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,7 +13,8 @@ import (
 )
 
 // vectors are public SMS PDUs with their decoded meaning, from
-// testdata/sms-pdu-vectors.json (see /work/shared/testdata/README.md).
+// testdata/sms-pdu-vectors.json: each names its source ("src") and was
+// decoded identically by at least two independent implementations.
 type vectors struct {
 	Decode []struct {
 		ID     string `json:"id"`

@@ -19,7 +19,7 @@ import (
 	"github.com/tocsin-relay/tocsin/escalation/phone"
 )
 
-// ClusterConfig is the cluster: section (SPEC §12, docs/twin.md): twin
+// ClusterConfig is the cluster: section (docs/reference.md §12, docs/twin.md): twin
 // relays on hashicorp/memberlist.
 type ClusterConfig struct {
 	Name          string   `yaml:"name"`
