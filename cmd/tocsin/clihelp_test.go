@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,7 +22,7 @@ import (
 // argument lists ("modem", "sms"), plus each group on its own ("modem").
 func helpCommands(t *testing.T) [][]string {
 	t.Helper()
-	out, err := exec.Command(tocsinBin, "help").Output()
+	out, err := inLocale("C", "help").Output()
 	if err != nil {
 		t.Fatalf("tocsin help: %v\n%s", err, out)
 	}
@@ -66,7 +73,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 		name := strings.Join(c, " ")
 		for _, flag := range []string{"--help", "-h"} {
 			t.Run(name+" "+flag, func(t *testing.T) {
-				out, err := exec.Command(tocsinBin, append(append([]string{}, c...), flag)...).CombinedOutput()
+				out, err := inLocale("C", append(append([]string{}, c...), flag)...).CombinedOutput()
 				if code := exitCode(err); code != 0 {
 					t.Fatalf("exit %d, want 0:\n%s", code, out)
 				}
@@ -85,8 +92,8 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 		}
 	}
 	// `tocsin help CMD` is the same as CMD --help.
-	a, _ := exec.Command(tocsinBin, "help", "modem", "sms").Output()
-	b, _ := exec.Command(tocsinBin, "modem", "sms", "--help").Output()
+	a, _ := inLocale("C", "help", "modem", "sms").Output()
+	b, _ := inLocale("C", "modem", "sms", "--help").Output()
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("tocsin help modem sms:\n%s\ndiffers from modem sms --help:\n%s", a, b)
 	}
@@ -105,7 +112,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"modem"}, "tocsin modem needs a command"},
 		{[]string{"check"}, "see: tocsin check --help"},
 	} {
-		out, err := exec.Command(tocsinBin, tt.args...).CombinedOutput()
+		out, err := inLocale("C", tt.args...).CombinedOutput()
 		if code := exitCode(err); code != 2 {
 			t.Errorf("tocsin %v: exit %d, want 2:\n%s", tt.args, code, out)
 		}
@@ -126,7 +133,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 	conn := []string{"--server", "http://" + e.addr, "--token-file", tokenFile}
 	run := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(tocsinBin, args...).CombinedOutput()
+		out, err := inLocale("C", args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tocsin %v: %v\n%s", args, err, out)
 		}
@@ -184,9 +191,7 @@ func TestHelpInJapanese(t *testing.T) {
 			t.Errorf("%s: summary %q, Japanese %q", d.Name, d.Summary, d.Ja)
 		}
 	}
-	cmd := exec.Command(tocsinBin, "help")
-	cmd.Env = append(os.Environ(), "LC_ALL=", "LC_MESSAGES=", "LANG=ja_JP.UTF-8")
-	out, err := cmd.Output()
+	out, err := inLocale("ja_JP.UTF-8", "help").Output()
 	if err != nil || !strings.Contains(string(out), "tocsin ack ID                     インシデントを了解") {
 		t.Errorf("help under LANG=ja_JP: %v\n%s", err, out)
 	}
@@ -221,5 +226,289 @@ func TestParseFlagsInterleaved(t *testing.T) {
 	fs := newFlags("resolve")
 	if err := parseFlags(fs, []string{"1", "--nope"}, io.Discard); err == nil || !strings.Contains(err.Error(), "see: tocsin resolve --help") {
 		t.Errorf("unknown flag: %v", err)
+	}
+}
+
+// inLocale is a tocsin command run under the locale lang (LANG, with
+// LC_ALL and LC_MESSAGES unset so that LANG decides).
+func inLocale(lang string, args ...string) *exec.Cmd {
+	cmd := exec.Command(tocsinBin, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=", "LC_MESSAGES=", "LANG="+lang)
+	return cmd
+}
+
+// helpFlags reads the flag section of a --help output: each flag's name
+// ("by", "c") and its usage with the lines joined.
+func helpFlags(help string) map[string]string {
+	flags := map[string]string{}
+	in := false
+	var name string
+	for _, line := range strings.Split(help, "\n") {
+		switch {
+		case line == "Flags (anywhere on the line):" || line == "フラグ（行のどこに置いても可）:":
+			in = true
+		case !in:
+		case line == "":
+			return flags
+		case strings.HasPrefix(line, "  -"):
+			name = strings.TrimLeft(strings.Fields(line)[0], "-")
+			flags[name] = ""
+			if len(line) > 25 && line[24] == ' ' { // else the usage starts on the next line
+				flags[name] = strings.TrimSpace(line[25:])
+			}
+		default:
+			flags[name] = strings.TrimSpace(flags[name] + " " + strings.TrimSpace(line))
+		}
+	}
+	return flags
+}
+
+// squeeze removes every space: a wrapped text compares with its source.
+func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
+
+// hasJapanese reports whether s holds kana or kanji.
+func hasJapanese(s string) bool {
+	for _, r := range s {
+		if r >= 0x3040 && r <= 0x9FFF {
+			return true
+		}
+	}
+	return false
+}
+
+// Every text of the help has its Japanese: each command's description and
+// arguments, each group heading, and every flag of every command's real
+// flag set, as `tocsin CMD --help` lists it under LANG=C. Under
+// LANG=ja_JP.UTF-8 the help shows the Japanese texts and no English
+// label; under LANG=C the English ones. A flag added without Japanese, or
+// whose English changed since it was translated, fails here by name.
+func TestHelpJapaneseComplete(t *testing.T) {
+	for _, d := range commandDocs {
+		if d.Desc != "" && !hasJapanese(d.DescJa) {
+			t.Errorf("%s: no Japanese description (DescJa)", d.Name)
+		}
+		if len(d.ArgDescJa) != len(d.ArgDesc) {
+			t.Errorf("%s: %d argument lines, %d in Japanese", d.Name, len(d.ArgDesc), len(d.ArgDescJa))
+			continue
+		}
+		for i, a := range d.ArgDesc {
+			en, ja := strings.Fields(a), strings.Fields(d.ArgDescJa[i])
+			if len(ja) < 2 || ja[0] != en[0] || !hasJapanese(d.ArgDescJa[i]) {
+				t.Errorf("%s: argument %q has Japanese %q, want %s then its Japanese", d.Name, a, d.ArgDescJa[i], en[0])
+			}
+		}
+		if d.Group != "" && !hasJapanese(groupJa[d.Group]) {
+			t.Errorf("%s: group %q has no Japanese heading", d.Name, d.Group)
+		}
+	}
+
+	catalog := map[string]string{} // squeezed English usage -> the key
+	for en, ja := range flagJa {
+		catalog[squeeze(en)] = en
+		if !hasJapanese(ja) {
+			t.Errorf("flag usage %q: Japanese %q", en, ja)
+		}
+	}
+	used := map[string]bool{}
+	flagsSeen := 0
+	for _, c := range helpCommands(t) {
+		name := strings.Join(c, " ")
+		args := append(append([]string{}, c...), "--help")
+		enOut, err := inLocale("C", args...).Output()
+		if code := exitCode(err); code != 0 {
+			t.Errorf("%s --help under LANG=C: exit %d, want 0", name, code)
+		}
+		jaOut, err := inLocale("ja_JP.UTF-8", args...).Output()
+		if code := exitCode(err); code != 0 {
+			t.Errorf("%s --help under LANG=ja_JP.UTF-8: exit %d, want 0", name, code)
+		}
+		en, ja := string(enOut), string(jaOut)
+		d, _ := findDoc(name)
+
+		if !strings.HasPrefix(ja, "使い方: tocsin "+name) {
+			t.Errorf("%s --help in Japanese does not start with 使い方:\n%s", name, ja)
+		}
+		for _, label := range []string{"Usage:", "Commands:", "Arguments:", "Flags (", "Example:", "(default"} {
+			if strings.Contains(ja, label) {
+				t.Errorf("%s --help in Japanese shows %q:\n%s", name, label, ja)
+			}
+		}
+		if d.Desc != "" {
+			if !strings.Contains(squeeze(ja), squeeze(d.DescJa)) || strings.Contains(squeeze(ja), squeeze(d.Desc)) {
+				t.Errorf("%s --help in Japanese lacks DescJa or shows Desc:\n%s", name, ja)
+			}
+			if !strings.Contains(squeeze(en), squeeze(d.Desc)) || strings.Contains(squeeze(en), squeeze(d.DescJa)) {
+				t.Errorf("%s --help in English lacks Desc or shows DescJa:\n%s", name, en)
+			}
+		}
+		for i := range d.ArgDesc {
+			if !strings.Contains(ja, "\n  "+d.ArgDescJa[i]+"\n") || !strings.Contains(en, "\n  "+d.ArgDesc[i]+"\n") {
+				t.Errorf("%s: argument line %q / %q missing:\n%s\n%s", name, d.ArgDesc[i], d.ArgDescJa[i], en, ja)
+			}
+		}
+
+		enFlags, jaFlags := helpFlags(en), helpFlags(ja)
+		if len(enFlags) != len(jaFlags) {
+			t.Errorf("%s: %d flags in English, %d in Japanese", name, len(enFlags), len(jaFlags))
+		}
+		for flag, text := range enFlags {
+			flagsSeen++
+			usage := squeeze(text) // Japanese lines break without a space
+			// The usage, then " (default X)" when the flag has one.
+			key, ok := catalog[usage]
+			def := ""
+			if i := strings.LastIndex(usage, "(default"); !ok && i > 0 {
+				key, ok = catalog[usage[:i]]
+				def = strings.TrimSuffix(usage[i+len("(default"):], ")")
+			}
+			if !ok {
+				t.Errorf("%s --%s: no Japanese for %q (add it to flagJa in cliwords.go)", name, flag, text)
+				continue
+			}
+			used[key] = true
+			want := squeeze(flagJa[key])
+			if def != "" {
+				want += "（既定:" + def + "）"
+			}
+			if squeeze(jaFlags[flag]) != want {
+				t.Errorf("%s --%s in Japanese: %q, want %q", name, flag, jaFlags[flag], want)
+			}
+		}
+	}
+	if flagsSeen < 50 {
+		t.Errorf("read only %d flags from the help of every command", flagsSeen)
+	}
+	for en := range flagJa {
+		if !used[en] {
+			t.Errorf("flagJa has %q, which no command's flag says (stale after a change of its English?)", en)
+		}
+	}
+}
+
+// Mistakes in a call are explained in Japanese under a Japanese locale,
+// with the same exit code 2 and the pointer to --help.
+func TestUsageErrorsJapanese(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"resolve"}, []string{"tocsin resolve: インシデントの ID を1つ指定してください（引数が 0 個あります）", "詳しくは: tocsin resolve --help"}},
+		{[]string{"show", "1", "--bogus"}, []string{"そのようなフラグはありません: -bogus", "詳しくは: tocsin show --help"}},
+		{[]string{"drill", "--timeout", "soon"}, []string{`フラグ -timeout の値 "soon" が正しくありません`}},
+		{[]string{"incidents", "--limit"}, []string{"フラグ -limit には値が必要です"}},
+		{[]string{"policy", "frobnicate"}, []string{`policy に "frobnicate" というコマンドはありません（check, apply, export のいずれか）`}},
+		{[]string{"modem"}, []string{"tocsin modem にはコマンドが必要です", "使い方: tocsin modem COMMAND"}},
+		{[]string{"check"}, []string{"設定ファイルを1つ指定してください: tocsin check -c FILE", "詳しくは: tocsin check --help"}},
+		{[]string{"status", "now"}, []string{`余分な引数があります: "now"`}},
+		{[]string{"frobnicate"}, []string{`tocsin: "frobnicate" というコマンドはありません`, "各コマンドは --help で"}},
+	} {
+		out, err := inLocale("ja_JP.UTF-8", tt.args...).CombinedOutput()
+		if code := exitCode(err); code != 2 {
+			t.Errorf("tocsin %v: exit %d, want 2:\n%s", tt.args, code, out)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("tocsin %v: output lacks %q:\n%s", tt.args, want, out)
+			}
+		}
+		for _, english := range []string{"see: ", "unknown ", "flag provided", "needs a command", "want "} {
+			if strings.Contains(string(out), english) {
+				t.Errorf("tocsin %v under LANG=ja_JP.UTF-8 says %q:\n%s", tt.args, english, out)
+			}
+		}
+	}
+}
+
+// Every usagef call in the package has its Japanese in usageJa, with the
+// same verbs in the same order, and usageJa holds nothing no call says.
+// The calls are read from the source, so a new one without Japanese fails.
+func TestUsageMessagesJapanese(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	verbs := regexp.MustCompile(`%[-+# 0-9.\[\]]*[a-zA-Z%]`)
+	used := map[string]bool{}
+	calls := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "usagef" || len(call.Args) < 2 {
+				return true
+			}
+			calls++
+			lit, ok := call.Args[1].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: usagef with a format that is not a string literal", fset.Position(call.Pos()))
+				return true
+			}
+			format, _ := strconv.Unquote(lit.Value)
+			ja, ok := usageJa[format]
+			if !ok {
+				t.Errorf("%s: usagef %q has no Japanese in usageJa (cliwords.go)", fset.Position(call.Pos()), format)
+				return true
+			}
+			used[format] = true
+			if a, b := verbs.FindAllString(format, -1), verbs.FindAllString(ja, -1); !slices.Equal(a, b) {
+				t.Errorf("usagef %q: verbs %v, Japanese %q has %v", format, a, ja, b)
+			}
+			if !hasJapanese(ja) {
+				t.Errorf("usagef %q: Japanese %q", format, ja)
+			}
+			return true
+		})
+	}
+	if calls < 20 {
+		t.Errorf("found only %d usagef calls", calls)
+	}
+	for format := range usageJa {
+		if !used[format] {
+			t.Errorf("usageJa has %q, which no usagef call says", format)
+		}
+	}
+}
+
+// Every parse error of the flag package reads in Japanese, as the flag
+// package words it today (a Go release that rewords one fails here).
+func TestFlagErrorsJapanese(t *testing.T) {
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "ja_JP.UTF-8")
+	for _, args := range [][]string{
+		{"--nope"},
+		{"--limit"},
+		{"--limit", "many"},
+		{"--limit", "99999999999999999999"},
+		{"--json=maybe"},
+		{"---json"},
+		{"--timeout", "soon"},
+	} {
+		fs := newFlags("incidents")
+		fs.Int("limit", 50, "")
+		fs.Bool("json", false, "")
+		fs.Duration("timeout", 0, "")
+		err := parseFlags(fs, args, io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+			continue
+		}
+		if !hasJapanese(ue.msg) || strings.Contains(ue.msg, "flag") || strings.Contains(ue.msg, "parse error") || strings.Contains(ue.msg, "out of range") {
+			t.Errorf("%q: %q is not Japanese", args, ue.msg)
+		}
+		if !strings.Contains(ue.Error(), "詳しくは: tocsin incidents --help") {
+			t.Errorf("%q: %q lacks the pointer to --help", args, ue.Error())
+		}
 	}
 }
