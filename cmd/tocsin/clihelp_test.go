@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -176,10 +177,27 @@ func TestFlagsAfterArguments(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
+	// Under a Japanese locale the same summary in Japanese; what the
+	// daemon and the policy say (the warning) stays as they say it.
+	jaOut, err := inLocale("ja_JP.UTF-8", append([]string{"status"}, conn...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("status under LANG=ja_JP.UTF-8: %v\n%s", err, jaOut)
+	}
+	for _, want := range []string{"モデム:       正常: ", "送信キュー:   送信待ち 0、", "インシデント: 未解決 0 件", "配達報告: 直接受信 (+CDS)", "ポリシー:     版 1、", "（連絡先 3、サービス 1）",
+		`警告:         no "tocsin" service`, "時刻は Asia/Tokyo (JST)"} {
+		if !strings.Contains(string(jaOut), want) {
+			t.Errorf("status in Japanese lacks %q:\n%s", want, jaOut)
+		}
+	}
 	out = run(append([]string{"status", "--json"}, conn...)...)
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc["modem"] == nil {
 		t.Errorf("status --json is not the document: %v\n%s", err, out)
+	}
+	jaJSON, err := inLocale("ja_JP.UTF-8", append([]string{"status", "--json"}, conn...)...).Output()
+	var jaDoc map[string]any
+	if err := json.Unmarshal(jaJSON, &jaDoc); err != nil || jaDoc["modem"] == nil || hasJapanese(string(jaJSON)) {
+		t.Errorf("status --json under LANG=ja_JP.UTF-8 is not the same document: %v\n%s", err, jaJSON)
 	}
 }
 
@@ -509,6 +527,62 @@ func TestFlagErrorsJapanese(t *testing.T) {
 		}
 		if !strings.Contains(ue.Error(), "詳しくは: tocsin incidents --help") {
 			t.Errorf("%q: %q lacks the pointer to --help", args, ue.Error())
+		}
+	}
+}
+
+// The status summary has every text in Japanese, with the same verbs as
+// the English, and shows every line of a daemon in trouble (modem down,
+// MQTT disconnected, database failing, a twin pair with warnings) in
+// Japanese under a Japanese locale and as before under LANG=C.
+func TestStatusJapanese(t *testing.T) {
+	verbs := regexp.MustCompile(`%[-+# 0-9.\[\]]*[a-zA-Z%]`)
+	en, ja := reflect.ValueOf(statusEn), reflect.ValueOf(statusJa)
+	for i := range en.NumField() {
+		if en.Field(i).Kind() != reflect.String {
+			continue
+		}
+		name, e, j := en.Type().Field(i).Name, en.Field(i).String(), ja.Field(i).String()
+		if e == "" || j == "" {
+			t.Errorf("status text %s: English %q, Japanese %q", name, e, j)
+		}
+		if a, b := verbs.FindAllString(e, -1), verbs.FindAllString(j, -1); !slices.Equal(a, b) {
+			t.Errorf("status text %s: verbs %v, Japanese %q has %v", name, a, j, b)
+		}
+	}
+
+	doc := []byte(`{"version": "1.2.0", "uptime": "3h0m0s", "demo": true,
+		"database": {"ok": false, "error": "disk I/O error"},
+		"engine": {"open_incidents": 2},
+		"modem": {"up": false, "device": "/dev/ttyUSB2", "health_incident_open": true},
+		"outbox": {"depth": 4, "sent": 10, "failed": 1, "last_error": "+CMS ERROR: 500"},
+		"mqtt": {"broker": "tcp://127.0.0.1:1883", "connected": false, "last_error": "connection refused"},
+		"cluster": {"name": "relay-a", "role": "primary", "members": [{"name": "relay-a", "address": "10.0.0.1:7946", "state": "alive", "modem_up": true, "priority": 1, "self": true}],
+			"join_error": "no route", "refused": "10.0.0.9", "slot_conflict": "relay-c"}}`)
+	print := func(lang string) string {
+		t.Setenv("LC_ALL", "")
+		t.Setenv("LC_MESSAGES", "")
+		t.Setenv("LANG", lang)
+		var b bytes.Buffer
+		if err := printStatus(&b, doc, nil); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	enOut, jaOut := print("C"), print("ja_JP.UTF-8")
+	for _, want := range []string{"tocsin 1.2.0, up 3h0m0s (demo: everything simulated)", "modem:      DOWN (/dev/ttyUSB2): not initialised yet",
+		"outbox:     4 waiting, 10 sent, 1 failed (last error: +CMS ERROR: 500)", "mqtt:       DISCONNECTED: connection refused (tcp://127.0.0.1:1883)",
+		`an incident on the "tocsin" service is open about it`, "database:   FAILING: disk I/O error", "pair:       relay-a is primary", "warning:    cannot join the twin: no route"} {
+		if !strings.Contains(enOut, want) {
+			t.Errorf("status under LANG=C lacks %q:\n%s", want, enOut)
+		}
+	}
+	for _, want := range []string{"tocsin 1.2.0、稼働時間 3h0m0s（デモ: すべて模擬）", "モデム:       停止（/dev/ttyUSB2）: まだ初期化されていません",
+		"送信キュー:   送信待ち 4、送信済み 10、失敗 1（最後のエラー: +CMS ERROR: 500）", "MQTT:         切断: connection refused (tcp://127.0.0.1:1883)",
+		`"tocsin" サービスにこの件のインシデントが開いています`, "データベース: 障害: disk I/O error", "二重化:       relay-a は primary", "relay-a（この機）", "警告:         相手機に参加できません: no route",
+		"クラスタ鍵を持たない機器を拒否しました: 10.0.0.9", "relay-c がこの機の ID 枠で"} {
+		if !strings.Contains(jaOut, want) {
+			t.Errorf("status under LANG=ja_JP.UTF-8 lacks %q:\n%s", want, jaOut)
 		}
 	}
 }
