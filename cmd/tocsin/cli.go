@@ -439,9 +439,10 @@ func groupCommand(group string, args []string, out io.Writer) (sub string, rest 
 }
 
 // wrap breaks s into lines of at most width columns, indenting
-// continuation lines with indent. A line breaks at a space, or between two
-// Japanese characters (which take two columns) except before closing
-// punctuation such as 、。） and after an opening bracket such as （.
+// continuation lines with indent. A line breaks at a space, between two
+// Japanese characters (which take two columns) or after Japanese closing
+// punctuation, but never before closing punctuation such as 、。） nor
+// after an opening bracket such as （.
 func wrap(s string, width int, indent string) string {
 	type unit struct {
 		text  string
@@ -459,8 +460,9 @@ func wrap(s string, width int, indent string) string {
 		if n := len(units); n > 0 && !space {
 			prev := &units[n-1]
 			last, _ := utf8.DecodeLastRuneInString(prev.text)
-			breakable := w == 2 && runeWidth(last) == 2 &&
-				!strings.ContainsRune(noLineStart, r) && !strings.ContainsRune(noLineEnd, last)
+			breakable := (w == 2 && runeWidth(last) == 2 || strings.ContainsRune(breakAfter, last)) &&
+				!strings.ContainsRune(noLineStart, r) && !strings.ContainsRune(noLineEnd, last) &&
+				!strings.ContainsRune(".,;:)", r)
 			if !breakable {
 				prev.text += string(r)
 				prev.w += w
@@ -490,11 +492,13 @@ func wrap(s string, width int, indent string) string {
 	return b.String()
 }
 
-// Japanese line breaking (kinsoku): these never start a line, those never
-// end one.
+// Japanese line breaking (kinsoku): noLineStart never starts a line,
+// noLineEnd never ends one, and a line may break after breakAfter even
+// before a Latin word ("項目。--json").
 const (
 	noLineStart = "、。，．・：；？！）」』】〕ー…ぁぃぅぇぉっゃゅょァィゥェォッャュョ"
 	noLineEnd   = "（「『【〔"
+	breakAfter  = "、。）」』】〕"
 )
 
 // runeWidth is the columns r takes in a terminal: two for East Asian wide

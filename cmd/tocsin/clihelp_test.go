@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // helpCommands reads `tocsin help` and returns every command it lists, as
@@ -584,5 +585,38 @@ func TestStatusJapanese(t *testing.T) {
 		if !strings.Contains(jaOut, want) {
 			t.Errorf("status under LANG=ja_JP.UTF-8 lacks %q:\n%s", want, jaOut)
 		}
+	}
+}
+
+// Japanese descriptions wrap by display width (kana and kanji take two
+// columns) and by the Japanese rules: no line longer than the width, none
+// starting with closing punctuation or ending with an opening bracket, and
+// nothing lost. English wraps at spaces as before.
+func TestHelpWrapJapanese(t *testing.T) {
+	for _, d := range commandDocs {
+		for _, text := range []string{d.DescJa, d.Desc} {
+			if text == "" {
+				continue
+			}
+			got := wrap(text, 76, "  ")
+			if squeeze(got) != squeeze(text) {
+				t.Errorf("%s: wrapping changed the text:\n%s", d.Name, got)
+			}
+			for i, line := range strings.Split(got, "\n") {
+				cols := 0
+				for _, r := range line {
+					cols += runeWidth(r)
+				}
+				first, _ := utf8.DecodeRuneInString(strings.TrimSpace(line))
+				last, _ := utf8.DecodeLastRuneInString(line)
+				if cols > 76+2 || i > 0 && strings.ContainsRune(noLineStart, first) || strings.ContainsRune(noLineEnd, last) {
+					t.Errorf("%s: line %d (%d columns) breaks the rules:\n%s", d.Name, i+1, cols, got)
+				}
+			}
+		}
+	}
+	if got, want := wrap("Acknowledges an incident: escalation stops, sirens go quiet, lights turn steady.", 72, ""),
+		"Acknowledges an incident: escalation stops, sirens go quiet, lights turn\nsteady."; got != want {
+		t.Errorf("English wrap: %q, want %q", got, want)
 	}
 }

@@ -19,7 +19,7 @@ var flagJa = map[string]string{
 	// addClientFlags (client.go): every command that talks to a daemon.
 	"daemon URL (default $TOCSIN_SERVER, the config's http.listen, or http://127.0.0.1:8080)": "デーモンの URL（既定: $TOCSIN_SERVER、設定の http.listen、なければ http://127.0.0.1:8080）",
 	"file holding the API token (default $TOCSIN_TOKEN or the config's first token)":          "API トークンを書いたファイル（既定: $TOCSIN_TOKEN、なければ設定の最初のトークン）",
-	"daemon config, to find the server and token":                                             "デーモンの設定ファイル（接続先とトークンをここから読む）",
+	"daemon config, to find the server and token":                                             "デーモンの設定ファイル（接続先とトークンを読む）",
 	"print JSON": "JSON で出力",
 
 	// serve, check, backup.
