@@ -104,78 +104,194 @@ type statusView struct {
 	Cluster    *cluster.Status `json:"cluster"` // twin relays (cluster.go)
 }
 
-// printStatus writes the short summary of `tocsin status`.
+// statusWords are the texts of the `tocsin status` summary, in English
+// (statusEn) and Japanese (statusJa). Labels are padded to Col columns of
+// display width so the values line up in both.
+type statusWords struct {
+	Col                                                       int
+	Modem, Outbox, Incidents, Policy, MQTT, Database, Warning string // labels
+	Head, Demo                                                string
+	Up, SignalUnknown, SignalDBM, UpSince                     string
+	ReportsNone, Reports, ReportsDirect, ReportsStored        string
+	Down, NotInitialised, HealthAlarm                         string
+	OutboxCounts, LastError, Open                             string
+	PolicyNone, PolicyVersion, PolicyCounts                   string
+	Connected, Disconnected, Failing, NoContacts, Times       string
+	// The pair of twin relays (printPair).
+	Pair, PairRole, PairModemUp, PairModemDown, PairSelf, PairMember string
+	PairJoinError, PairRefused, PairSlotConflict                     string
+}
+
+var statusEn = statusWords{
+	Col:   12,
+	Modem: "modem:", Outbox: "outbox:", Incidents: "incidents:", Policy: "policy:", MQTT: "mqtt:", Database: "database:", Warning: "warning:",
+	Head:           "tocsin %s, up %s%s",
+	Demo:           " (demo: everything simulated)",
+	Up:             "up: %s, %s, %s, registration %s%s",
+	SignalUnknown:  "signal unknown",
+	SignalDBM:      "%d dBm",
+	UpSince:        ", up since %s",
+	ReportsNone:    "delivery reports: none (the module takes no AT+CNMI form for them; \"sent\" is as far as Tocsin sees)",
+	Reports:        "delivery reports: %s",
+	ReportsDirect:  "direct (+CDS)",
+	ReportsStored:  "stored (+CDSI)",
+	Down:           "DOWN (%s): %s",
+	NotInitialised: "not initialised yet",
+	HealthAlarm:    "an incident on the %q service is open about it",
+	OutboxCounts:   "%d waiting, %d sent, %d failed",
+	LastError:      " (last error: %s)",
+	Open:           "%d open",
+	PolicyNone:     "none applied",
+	PolicyVersion:  "version %d, applied %s by %s",
+	PolicyCounts:   ": %d contacts, %d services",
+	Connected:      "connected",
+	Disconnected:   "DISCONNECTED",
+	Failing:        "FAILING: %s",
+	NoContacts:     "not configured: no contact can be paged (the policy has no contacts)",
+	Times:          "times in %s",
+
+	Pair:             "pair:",
+	PairRole:         "%s is %s",
+	PairModemUp:      "modem up",
+	PairModemDown:    "MODEM DOWN",
+	PairSelf:         " (this box)",
+	PairMember:       "%s at %s: %s, %s, priority %d",
+	PairJoinError:    "cannot join the twin: %s",
+	PairRefused:      "refused a box without the cluster key: %s",
+	PairSlotConflict: "%s opens incidents in this box's id slot: list each box's address in the other's peers",
+}
+
+var statusJa = statusWords{
+	Col:   14,
+	Modem: "モデム:", Outbox: "送信キュー:", Incidents: "インシデント:", Policy: "ポリシー:", MQTT: "MQTT:", Database: "データベース:", Warning: "警告:",
+	Head:           "tocsin %s、稼働時間 %s%s",
+	Demo:           "（デモ: すべて模擬）",
+	Up:             "正常: %s、%s、%s、登録状態 %s%s",
+	SignalUnknown:  "電波 不明",
+	SignalDBM:      "電波 %d dBm",
+	UpSince:        "、%s から正常",
+	ReportsNone:    "配達報告: なし（このモジュールは AT+CNMI で配達報告を受け取れないため、Tocsin が確認できるのは「送信済み」まで）",
+	Reports:        "配達報告: %s",
+	ReportsDirect:  "直接受信 (+CDS)",
+	ReportsStored:  "保存後に読み取り (+CDSI)",
+	Down:           "停止（%s）: %s",
+	NotInitialised: "まだ初期化されていません",
+	HealthAlarm:    "%q サービスにこの件のインシデントが開いています",
+	OutboxCounts:   "送信待ち %d、送信済み %d、失敗 %d",
+	LastError:      "（最後のエラー: %s）",
+	Open:           "未解決 %d 件",
+	PolicyNone:     "未適用",
+	PolicyVersion:  "版 %d、%s に %s が適用",
+	PolicyCounts:   "（連絡先 %d、サービス %d）",
+	Connected:      "接続中",
+	Disconnected:   "切断",
+	Failing:        "障害: %s",
+	NoContacts:     "未設定: 呼び出せる連絡先がありません（ポリシーに連絡先がありません）",
+	Times:          "時刻は %s",
+
+	Pair:             "二重化:",
+	PairRole:         "%s は %s",
+	PairModemUp:      "モデム正常",
+	PairModemDown:    "モデム停止",
+	PairSelf:         "（この機）",
+	PairMember:       "%s（%s）: %s、%s、優先度 %d",
+	PairJoinError:    "相手機に参加できません: %s",
+	PairRefused:      "クラスタ鍵を持たない機器を拒否しました: %s",
+	PairSlotConflict: "%s がこの機の ID 枠でインシデントを開いています: 各機のアドレスを相手の peers に書いてください",
+}
+
+// label pads a label of w to w.Col columns.
+func (w statusWords) label(l string) string {
+	n := 0
+	for _, r := range l {
+		n += runeWidth(r)
+	}
+	return l + strings.Repeat(" ", max(w.Col-n, 1))
+}
+
+// printStatus writes the short summary of `tocsin status`, in Japanese
+// under a Japanese locale; what the daemon says (errors, warnings, the
+// modem's names) is shown as it sends it.
 func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 	var s statusView
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return fmt.Errorf("status document: %w", err)
 	}
+	w := statusEn
+	if japanese() {
+		w = statusJa
+	}
+	indent := strings.Repeat(" ", w.Col)
 	loc := policyZone(pol)
 	demo := ""
 	if s.Demo {
-		demo = " (demo: everything simulated)"
+		demo = w.Demo
 	}
-	fmt.Fprintf(out, "tocsin %s, up %s%s\n", s.Version, s.Uptime, demo)
+	fmt.Fprintf(out, w.Head+"\n", s.Version, s.Uptime, demo)
 	m := s.Modem
 	switch {
 	case m.Up:
-		signal := "signal unknown"
+		signal := w.SignalUnknown
 		if m.SignalKnown {
-			signal = fmt.Sprintf("%d dBm", m.SignalDBM)
+			signal = fmt.Sprintf(w.SignalDBM, m.SignalDBM)
 		}
 		up := ""
 		if t, err := time.Parse(time.RFC3339, m.Since); err == nil {
-			up = ", up since " + clock(t, loc)
+			up = fmt.Sprintf(w.UpSince, clock(t, loc))
 		}
-		fmt.Fprintf(out, "modem:      up: %s, %s, %s, registration %s%s\n", orDash(m.Model), orDash(m.Operator), signal, orDash(m.Registration), up)
+		fmt.Fprintf(out, w.label(w.Modem)+w.Up+"\n", orDash(m.Model), orDash(m.Operator), signal, orDash(m.Registration), up)
 		switch m.Reports {
 		case "":
 		case "none":
-			fmt.Fprintln(out, "            delivery reports: none (the module takes no AT+CNMI form for them; \"sent\" is as far as Tocsin sees)")
+			fmt.Fprintln(out, indent+w.ReportsNone)
+		case statusEn.ReportsDirect: // the document's words are the English ones
+			fmt.Fprintf(out, indent+w.Reports+"\n", w.ReportsDirect)
+		case statusEn.ReportsStored:
+			fmt.Fprintf(out, indent+w.Reports+"\n", w.ReportsStored)
 		default:
-			fmt.Fprintf(out, "            delivery reports: %s\n", m.Reports)
+			fmt.Fprintf(out, indent+w.Reports+"\n", m.Reports)
 		}
 	default:
 		why := m.LastError
 		if why == "" {
-			why = "not initialised yet"
+			why = w.NotInitialised
 		}
-		fmt.Fprintf(out, "modem:      DOWN (%s): %s\n", m.Device, why)
+		fmt.Fprintf(out, w.label(w.Modem)+w.Down+"\n", m.Device, why)
 		if m.HealthAlarm {
-			fmt.Fprintf(out, "            an incident on the %q service is open about it\n", escalation.SelfService)
+			fmt.Fprintf(out, indent+w.HealthAlarm+"\n", escalation.SelfService)
 		}
 	}
-	fmt.Fprintf(out, "outbox:     %d waiting, %d sent, %d failed", s.Outbox.Depth, s.Outbox.Sent, s.Outbox.Failed)
+	fmt.Fprintf(out, w.label(w.Outbox)+w.OutboxCounts, s.Outbox.Depth, s.Outbox.Sent, s.Outbox.Failed)
 	if s.Outbox.LastError != "" {
-		fmt.Fprintf(out, " (last error: %s)", s.Outbox.LastError)
+		fmt.Fprintf(out, w.LastError, s.Outbox.LastError)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "incidents:  %d open\n", s.Engine.Open)
+	fmt.Fprintf(out, w.label(w.Incidents)+w.Open+"\n", s.Engine.Open)
 	switch {
 	case s.Policy == nil || s.Policy.Version == 0:
-		fmt.Fprintln(out, "policy:     none applied")
+		fmt.Fprintln(out, w.label(w.Policy)+w.PolicyNone)
 	default:
-		fmt.Fprintf(out, "policy:     version %d, applied %s by %s", s.Policy.Version, clock(s.Policy.AppliedAt, loc), orDash(s.Policy.AppliedBy))
+		fmt.Fprintf(out, w.label(w.Policy)+w.PolicyVersion, s.Policy.Version, clock(s.Policy.AppliedAt, loc), orDash(s.Policy.AppliedBy))
 		if pol != nil {
-			fmt.Fprintf(out, ": %d contacts, %d services", len(pol.Contacts), len(pol.Services))
+			fmt.Fprintf(out, w.PolicyCounts, len(pol.Contacts), len(pol.Services))
 		}
 		fmt.Fprintln(out)
 	}
 	if s.MQTT != nil {
-		state := "connected"
+		state := w.Connected
 		if !s.MQTT.Connected {
-			state = "DISCONNECTED"
+			state = w.Disconnected
 			if s.MQTT.LastError != "" {
 				state += ": " + s.MQTT.LastError
 			}
 		}
-		fmt.Fprintf(out, "mqtt:       %s (%s)\n", state, s.MQTT.Broker)
+		fmt.Fprintf(out, "%s%s (%s)\n", w.label(w.MQTT), state, s.MQTT.Broker)
 	}
 	if !s.Database.OK {
-		fmt.Fprintf(out, "database:   FAILING: %s\n", s.Database.Error)
+		fmt.Fprintf(out, w.label(w.Database)+w.Failing+"\n", s.Database.Error)
 	}
 	if s.Cluster != nil {
-		printPair(out, *s.Cluster)
+		printPair(out, w, *s.Cluster)
 	}
 	var warns []string
 	warns = append(warns, s.Warnings...)
@@ -188,16 +304,16 @@ func printStatus(out io.Writer, raw []byte, pol *escalation.Policy) error {
 		if s.Configured != nil {
 			break // the daemon said it, with the reason
 		}
-		warns = append(warns, "not configured: no contact can be paged (the policy has no contacts)")
+		warns = append(warns, w.NoContacts)
 	default:
-		for _, w := range pol.Warnings() {
-			warns = append(warns, w.Msg)
+		for _, pw := range pol.Warnings() {
+			warns = append(warns, pw.Msg)
 		}
 	}
-	for _, w := range warns {
-		fmt.Fprintf(out, "warning:    %s\n", w)
+	for _, warn := range warns {
+		fmt.Fprintf(out, "%s%s\n", w.label(w.Warning), warn)
 	}
-	fmt.Fprintf(out, "times in %s\n", zoneLabel(loc))
+	fmt.Fprintf(out, w.Times+"\n", zoneLabel(loc))
 	return nil
 }
 

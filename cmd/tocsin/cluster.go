@@ -184,33 +184,35 @@ func (p twinPolicies) ApplyAt(ctx context.Context, source []byte, by string, at 
 	return err
 }
 
-// printPair writes the twin relays' lines of `tocsin status`: this box's
-// role, then every box with its state, modem and priority.
-func printPair(out io.Writer, c cluster.Status) {
-	fmt.Fprintf(out, "pair:       %s is %s\n", c.Name, c.Role)
+// printPair writes the twin relays' lines of `tocsin status` in w's
+// language: this box's role, then every box with its state, modem and
+// priority.
+func printPair(out io.Writer, w statusWords, c cluster.Status) {
+	indent := strings.Repeat(" ", w.Col)
+	fmt.Fprintf(out, w.label(w.Pair)+w.PairRole+"\n", c.Name, c.Role)
 	for _, m := range c.Members {
-		modem := "modem up"
+		modem := w.PairModemUp
 		if !m.ModemUp {
-			modem = "MODEM DOWN"
+			modem = w.PairModemDown
 		}
 		who := m.Name
 		if m.Self {
-			who += " (this box)"
+			who += w.PairSelf
 		}
 		state := m.State
 		if state != cluster.StateAlive {
 			state = strings.ToUpper(state)
 		}
-		fmt.Fprintf(out, "            %s at %s: %s, %s, priority %d\n", who, m.Address, state, modem, m.Priority)
+		fmt.Fprintf(out, indent+w.PairMember+"\n", who, m.Address, state, modem, m.Priority)
 	}
 	if c.JoinError != "" {
-		fmt.Fprintf(out, "warning:    cannot join the twin: %s\n", strings.Join(strings.Fields(c.JoinError), " "))
+		fmt.Fprintf(out, w.label(w.Warning)+w.PairJoinError+"\n", strings.Join(strings.Fields(c.JoinError), " "))
 	}
 	if c.Refused != "" {
-		fmt.Fprintf(out, "warning:    refused a box without the cluster key: %s\n", c.Refused)
+		fmt.Fprintf(out, w.label(w.Warning)+w.PairRefused+"\n", c.Refused)
 	}
 	if c.SlotConflict != "" {
-		fmt.Fprintf(out, "warning:    %s opens incidents in this box's id slot: list each box's address in the other's peers\n", c.SlotConflict)
+		fmt.Fprintf(out, w.label(w.Warning)+w.PairSlotConflict+"\n", c.SlotConflict)
 	}
 }
 

@@ -108,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		c, ok := clientCommands[cmd]
 		if !ok {
-			fmt.Fprintf(stderr, "tocsin: unknown command %q\n\n", cmd)
+			fmt.Fprintf(stderr, say("tocsin: unknown command %q\n\n", "tocsin: %q というコマンドはありません\n\n"), cmd)
 			printUsage(stderr)
 			return 2
 		}
