@@ -99,6 +99,7 @@ var usageJa = map[string]string{
 	"unknown %s command %q: want %s":                                               "%s に %q というコマンドはありません（%s のいずれか）",
 	"unexpected argument %q":                                                       "余分な引数があります: %q",
 	"want one config file: tocsin check -c FILE":                                   "設定ファイルを1つ指定してください: tocsin check -c FILE",
+	"want one FILE, the password_file to write":                                    "書き込むパスワードファイル FILE を1つ指定してください",
 	"want one FILE to write the copy to":                                           "コピーの書き込み先 FILE を1つ指定してください",
 	"want one incident ID, got %d arguments":                                       "インシデントの ID を1つ指定してください（引数が %d 個あります）",
 	"want one policy FILE, got %d arguments":                                       "ポリシーファイル FILE を1つ指定してください（引数が %d 個あります）",

@@ -410,7 +410,8 @@ func cmdPasswd(args []string, stdin io.Reader, out io.Writer) error {
 	if err := writeSecretFile(file, hash); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %s (bcrypt hash); list it as an http.users password_file and restart tocsin\n", file)
+	fmt.Fprintf(out, say("wrote %s (bcrypt hash); list it as an http.users password_file and restart tocsin\n",
+		"%s に書き込みました（bcrypt ハッシュ）。http.users の password_file に指定し、tocsin を再起動してください\n"), file)
 	return nil
 }
 
