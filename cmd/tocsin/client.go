@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
@@ -180,12 +179,13 @@ func cmdAlert(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.do(ctx, "POST", "/api/v1/alerts", a, &res); err != nil {
 		return err
 	}
+	w := output()
 	if res.New {
-		fmt.Fprintf(out, "incident #%d opened (%s, dedup key %s)\n", res.IncidentID, res.Status, res.DedupKey)
+		fmt.Fprintf(out, w.Opened+"\n", res.IncidentID, w.state(string(res.Status)), res.DedupKey)
 	} else if res.Dropped {
-		fmt.Fprintf(out, "no open incident with dedup key %s; nothing changed\n", res.DedupKey)
+		fmt.Fprintf(out, w.NotOpen+"\n", res.DedupKey)
 	} else {
-		fmt.Fprintf(out, "added to incident #%d (%s)\n", res.IncidentID, res.Status)
+		fmt.Fprintf(out, w.Added+"\n", res.IncidentID, w.state(string(res.Status)))
 	}
 	return nil
 }
@@ -221,11 +221,12 @@ func cmdIncidents(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, incs)
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tSERVICE\tLEVEL\tALERTS\tAGE\tSUMMARY")
+	w := output()
+	tw := w.table(out)
+	fmt.Fprintln(tw, w.IncidentsHead)
 	for _, i := range incs {
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, i.Status, i.Severity, i.Service, i.Level, i.AlertCount,
-			time.Since(i.CreatedAt).Round(time.Second), i.Summary)
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, w.state(string(i.Status)), w.state(i.Severity.String()), i.Service, i.Level, i.AlertCount,
+			w.age(time.Since(i.CreatedAt)), i.Summary)
 	}
 	return tw.Flush()
 }
@@ -292,14 +293,21 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON {
 		return printJSON(out, inc)
 	}
-	fmt.Fprintf(out, "#%d [%s] %s: %s\nstatus %s, level %d, %d alert(s), source %s, dedup key %s\n",
-		inc.ID, inc.Severity, inc.Service, inc.Summary, inc.Status, inc.Level, inc.AlertCount, inc.Source, inc.DedupKey)
-	loc := c.zone(ctx)
+	w := output()
+	fmt.Fprintf(out, "#%d [%s] %s: %s\n"+w.Facts+"\n", inc.ID, w.state(inc.Severity.String()), inc.Service, inc.Summary,
+		w.state(string(inc.Status)), inc.Level, inc.AlertCount, inc.Source, inc.DedupKey)
+	pol, _ := c.policy(ctx) // without it: the host's zone, and ids for names
+	loc := policyZone(pol)
+	now := time.Now()
 	for _, e := range inc.Timeline {
-		fmt.Fprintf(out, "  %s  %-12s %s\n", clock(e.At, loc), e.Kind, e.Detail)
+		kind, detail := e.Kind, e.Detail
+		if w.ja {
+			kind, detail = w.words().Timeline(e, pol, now, loc)
+		}
+		fmt.Fprintf(out, "  %s  %s %s\n", clock(e.At, loc), w.pad(kind, 12), detail)
 	}
 	if len(inc.Notifications) > 0 {
-		fmt.Fprintln(out, "notifications:")
+		fmt.Fprintln(out, w.Notifications)
 	}
 	for _, n := range inc.Notifications {
 		who := n.ContactID
@@ -310,7 +318,11 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 		if n.Error != "" && n.Status != escalation.Sent && n.Status != escalation.Delivered {
 			state += ": " + n.Error
 		}
-		fmt.Fprintf(out, "  %s  %-6s %-10s level %d  %s\n", n.UpdatedAt.Local().Format("2006-01-02 15:04:05"), n.Channel, who, n.Level, state)
+		channel := string(n.Channel)
+		if w.ja {
+			state, channel = w.words().Page(n), w.words().Channel(n.Channel)
+		}
+		fmt.Fprintf(out, "  %s  %s %s "+w.PageLevel+"  %s\n", n.UpdatedAt.Local().Format("2006-01-02 15:04:05"), w.pad(channel, 6), w.pad(who, 10), n.Level, state)
 	}
 	return nil
 }
@@ -342,7 +354,8 @@ func transitionCmd(verb string) func(ctx context.Context, args []string, out io.
 		if err := c.do(ctx, "POST", fmt.Sprintf("/api/v1/incidents/%d/%s", id, verb), body, &inc); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "incident #%d is %s (level %d)\n", inc.ID, inc.Status, inc.Level)
+		w := output()
+		fmt.Fprintf(out, w.Transition+"\n", inc.ID, w.state(string(inc.Status)), inc.Level)
 		return nil
 	}
 }
@@ -374,12 +387,13 @@ func cmdOnCall(ctx context.Context, args []string, out io.Writer) error {
 		return printJSON(out, res)
 	}
 	loc := c.zone(ctx)
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL")
+	w := output()
+	tw := w.table(out)
+	fmt.Fprintln(tw, w.OnCallHead)
 	for _, o := range res {
-		who := strings.Join(o.Contacts, ", ")
+		who := strings.Join(o.Contacts, say(", ", "、"))
 		if who == "" {
-			who = "(nobody)"
+			who = w.Nobody
 		}
 		until := "-"
 		if !o.Until.IsZero() {
@@ -457,7 +471,7 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 		if err := c.do(ctx, "PUT", "/api/v1/policy", data, &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "policy version %d in force\n", res.Version)
+		fmt.Fprintf(out, output().PolicyApplied+"\n", res.Version)
 		return nil
 	case "export":
 		if fs.NArg() != 0 {
@@ -500,7 +514,7 @@ func cmdGPIO(ctx context.Context, args []string, out io.Writer) error {
 		if err := c.do(ctx, "POST", path, nil, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "pressed %s\n", fs.Arg(0))
+		fmt.Fprintf(out, output().Pressed+"\n", fs.Arg(0))
 		return nil
 	case "test":
 		return cmdGPIOTest(ctx, rest, out)
@@ -531,7 +545,7 @@ func cmdSim(ctx context.Context, args []string, out io.Writer) error {
 		if err := c.do(ctx, "POST", "/api/v1/sim/phones/"+url.PathEscape(fs.Arg(0))+"/sms", map[string]string{"text": text}, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "simulated phone %s sent %q\n", fs.Arg(0), text)
+		fmt.Fprintf(out, output().SimSent+"\n", fs.Arg(0), text)
 		return nil
 	case "phones":
 		var msgs []struct {

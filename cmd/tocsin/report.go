@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
@@ -43,34 +42,36 @@ func cmdReport(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func printReport(out io.Writer, rep escalation.Report, span string, loc *time.Location) error {
-	fmt.Fprintf(out, "On-call report, incidents created %s – %s (%s)\n\n",
+	w := output()
+	fmt.Fprintf(out, w.ReportHead+"\n\n",
 		rep.Since.In(loc).Format("2006-01-02 15:04 MST"), rep.Until.In(loc).Format("2006-01-02 15:04 MST"), span)
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tINCIDENTS\tACKED\tMTTA p50\tMTTA p95\tRESOLVED\tMTTR p50\tMTTR p95")
+	tw := w.table(out)
+	fmt.Fprintln(tw, w.ReportServices)
 	for _, s := range rep.Services {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%s\t%s\n", s.Service, s.Incidents,
-			s.MTTA.N, fmtSpan(s.MTTA, s.MTTA.P50), fmtSpan(s.MTTA, s.MTTA.P95),
-			s.MTTR.N, fmtSpan(s.MTTR, s.MTTR.P50), fmtSpan(s.MTTR, s.MTTR.P95))
+			s.MTTA.N, w.span(s.MTTA, s.MTTA.P50), w.span(s.MTTA, s.MTTA.P95),
+			s.MTTR.N, w.span(s.MTTR, s.MTTR.P50), w.span(s.MTTR, s.MTTR.P95))
 	}
 	if len(rep.Services) == 0 {
-		fmt.Fprintln(tw, "(no incidents)")
+		fmt.Fprintln(tw, w.ReportNoIncidents)
 	}
 	tw.Flush()
-	fmt.Fprintln(out, "\nPages received (business = Mon–Fri 09:00–18:00, sleep = 22:00–07:00, in each person's zone):")
-	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PERSON\tZONE\tPAGES\tBUSINESS\tOFF HOURS\tSLEEP")
+	fmt.Fprintln(out, "\n"+w.ReportPagesHead)
+	tw = w.table(out)
+	fmt.Fprintln(tw, w.ReportPeople)
 	for _, p := range rep.People {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", p.Contact, p.TimeZone, p.Pages, p.Business, p.Off, p.Sleep)
 	}
 	if len(rep.People) == 0 {
-		fmt.Fprintln(tw, "(no pages)")
+		fmt.Fprintln(tw, w.ReportNoPages)
 	}
 	return tw.Flush()
 }
 
-func fmtSpan(p escalation.Percentiles, d time.Duration) string {
+// span is one percentile of a report, or "-" when nothing was measured.
+func (w outputWords) span(p escalation.Percentiles, d time.Duration) string {
 	if p.N == 0 {
 		return "-"
 	}
-	return d.Round(time.Second).String()
+	return w.dur(d)
 }
