@@ -40,6 +40,10 @@ type outputWords struct {
 	ReportPagesHead, ReportPeople, ReportNoPages  string
 	// policy apply, gpio press, sim sms.
 	PolicyApplied, Pressed, SimSent string
+	// drill: the head, each step's name, the verdict, and why it failed.
+	DrillHead, DrillAccepted, DrillQueued, DrillSent, DrillFailed string
+	DrillAcked, DrillResolved, DrillBy, DrillPassed, DrillTimeout string
+	DrillNoPage, DrillNoSend, DrillSep                            string
 }
 
 var outputEn = outputWords{
@@ -68,6 +72,20 @@ var outputEn = outputWords{
 	PolicyApplied: "policy version %d in force",
 	Pressed:       "pressed %s",
 	SimSent:       "simulated phone %s sent %q",
+
+	DrillHead:     "drill: incident #%d on %s",
+	DrillAccepted: "accepted",
+	DrillQueued:   "first page queued",
+	DrillSent:     "SMS on the wire",
+	DrillFailed:   "delivery failed",
+	DrillAcked:    "acknowledged",
+	DrillResolved: "resolved",
+	DrillBy:       "by %s",
+	DrillPassed:   "drill passed: acknowledged %s after the page was queued",
+	DrillTimeout:  "drill: incident #%d not acknowledged within %s; still open: acknowledge or resolve it with `tocsin resolve %d`%s",
+	DrillNoPage:   "no page was queued (is anyone on call for the service?)",
+	DrillNoSend:   "no message reached the network (look at `tocsin status` for the modem)",
+	DrillSep:      "; ",
 }
 
 var outputJa = outputWords{
@@ -97,6 +115,20 @@ var outputJa = outputWords{
 	PolicyApplied: "ポリシー 版 %d を適用しました",
 	Pressed:       "%s を押しました",
 	SimSent:       "模擬電話 %s が %q を送信しました",
+
+	DrillHead:     "訓練: インシデント #%d（%s）",
+	DrillAccepted: "受付",
+	DrillQueued:   "最初の呼び出しを登録",
+	DrillSent:     "SMS を送信",
+	DrillFailed:   "送信失敗",
+	DrillAcked:    "了解",
+	DrillResolved: "解決",
+	DrillBy:       "%s が応答",
+	DrillPassed:   "訓練 合格: 呼び出しの登録から %s 後に了解",
+	DrillTimeout:  "訓練: インシデント #%d は %s 以内に了解されませんでした。まだ開いています: `tocsin resolve %d` で了解または解決してください%s",
+	DrillNoPage:   "呼び出しが登録されていません（このサービスの当番はいますか）",
+	DrillNoSend:   "どのメッセージも通信網に届いていません（モデムの状態は `tocsin status` で確認）",
+	DrillSep:      "。",
 }
 
 // output returns the texts of the user's locale.

@@ -40,14 +40,18 @@ func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.do(ctx, "POST", "/api/v1/drill?service="+url.QueryEscape(*service), nil, &inc); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "drill: incident #%d on %s\n", inc.ID, inc.Service)
-	fmt.Fprintf(out, "  %-20s %8s\n", "accepted", fmtElapsed(time.Since(start)))
+	p := drillProgress{w: output(), zone: time.Local}
+	if p.w.ja { // the timeline's details in the console's words, with names
+		p.pol, _ = c.policy(ctx)
+		p.zone = policyZone(p.pol)
+	}
+	fmt.Fprintf(out, p.w.DrillHead+"\n", inc.ID, inc.Service)
+	fmt.Fprintf(out, "  %s %8s\n", p.w.pad(p.w.DrillAccepted, 20), fmtElapsed(time.Since(start)))
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	tick := time.NewTicker(*poll)
 	defer tick.Stop()
-	var p drillProgress
 	for {
 		var cur escalation.Incident
 		err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/incidents/%d", inc.ID), nil, &cur)
@@ -59,22 +63,25 @@ func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
 				fmt.Fprintln(out, line)
 			}
 			if p.done {
-				fmt.Fprintf(out, "drill passed: acknowledged %s after the page was queued\n", fmtElapsed(p.ackAt.Sub(p.queuedAt)))
+				fmt.Fprintf(out, p.w.DrillPassed+"\n", fmtElapsed(p.ackAt.Sub(p.queuedAt)))
 				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("drill: incident #%d not acknowledged within %s; still open: acknowledge or resolve it with `tocsin resolve %d`%s",
-				inc.ID, *timeout, inc.ID, p.missing())
+			return fmt.Errorf(p.w.DrillTimeout, inc.ID, *timeout, inc.ID, p.missing())
 		case <-tick.C:
 		}
 	}
 }
 
 // drillProgress follows a drill incident's timeline and reports each step
-// once, the first time it is seen.
+// once, the first time it is seen, in the words of w.
 type drillProgress struct {
+	w    outputWords
+	pol  *escalation.Policy // for names in Japanese details; may be nil
+	zone *time.Location
+
 	queued, sent, done bool
 	queuedAt, ackAt    time.Time
 	failures           int
@@ -84,22 +91,29 @@ type drillProgress struct {
 func (p *drillProgress) update(inc escalation.Incident) []string {
 	var lines []string
 	step := func(name string, at time.Time, detail string) {
-		lines = append(lines, fmt.Sprintf("  %-20s %8s  %s", name, fmtElapsed(at.Sub(inc.CreatedAt)), detail))
+		lines = append(lines, fmt.Sprintf("  %s %8s  %s", p.w.pad(name, 20), fmtElapsed(at.Sub(inc.CreatedAt)), detail))
+	}
+	detail := func(e escalation.TimelineEntry) string {
+		if !p.w.ja {
+			return e.Detail
+		}
+		_, text := p.w.words().Timeline(e, p.pol, time.Now(), p.zone)
+		return text
 	}
 	failed := 0
 	for _, e := range inc.Timeline {
 		switch {
 		case e.Kind == escalation.KindLevel && !p.queued:
 			p.queued, p.queuedAt = true, e.At
-			step("first page queued", e.At, e.Detail)
+			step(p.w.DrillQueued, e.At, detail(e))
 		case e.Kind == escalation.KindSent && !p.sent:
 			p.sent = true
-			step("SMS on the wire", e.At, e.Detail)
+			step(p.w.DrillSent, e.At, detail(e))
 		case e.Kind == escalation.KindFailed:
 			failed++
 			if failed > p.failures {
 				p.failures = failed
-				step("delivery failed", e.At, e.Detail)
+				step(p.w.DrillFailed, e.At, detail(e))
 			}
 		}
 	}
@@ -108,7 +122,7 @@ func (p *drillProgress) update(inc escalation.Incident) []string {
 		if !p.queued {
 			p.queuedAt = inc.CreatedAt
 		}
-		step("acknowledged", *inc.AcknowledgedAt, "by "+inc.AcknowledgedBy)
+		step(p.w.DrillAcked, *inc.AcknowledgedAt, fmt.Sprintf(p.w.DrillBy, inc.AcknowledgedBy))
 	}
 	if !p.done && inc.ResolvedAt != nil {
 		// Resolved straight away (a "6" reply) answers the page too.
@@ -116,7 +130,7 @@ func (p *drillProgress) update(inc escalation.Incident) []string {
 		if !p.queued {
 			p.queuedAt = inc.CreatedAt
 		}
-		step("resolved", *inc.ResolvedAt, "by "+inc.ResolvedBy)
+		step(p.w.DrillResolved, *inc.ResolvedAt, fmt.Sprintf(p.w.DrillBy, inc.ResolvedBy))
 	}
 	return lines
 }
@@ -125,15 +139,15 @@ func (p *drillProgress) update(inc escalation.Incident) []string {
 func (p *drillProgress) missing() string {
 	var m []string
 	if !p.queued {
-		m = append(m, "no page was queued (is anyone on call for the service?)")
+		m = append(m, p.w.DrillNoPage)
 	}
 	if !p.sent {
-		m = append(m, "no message reached the network (look at `tocsin status` for the modem)")
+		m = append(m, p.w.DrillNoSend)
 	}
 	if len(m) == 0 {
 		return ""
 	}
-	return "; " + strings.Join(m, "; ")
+	return p.w.DrillSep + strings.Join(m, p.w.DrillSep)
 }
 
 func fmtElapsed(d time.Duration) string {
