@@ -12,7 +12,7 @@ import (
 )
 
 // What the commands that operate a daemon (alert, incidents, show, ack,
-// resolve, escalate, oncall, report, policy apply, gpio press, sim sms)
+// resolve, escalate, oncall, report, drill, policy apply, gpio press, sim sms)
 // print for a person, in English (outputEn) and Japanese (outputJa). The
 // words for what the daemon keeps (an incident's status, a severity, a
 // timeline line, a page's state, a channel) are the web console's
