@@ -33,6 +33,8 @@ func benchTwins(b *testing.B, levelTwo, modemExtra string, peerTimeout time.Dura
 	bb.start()
 	a.waitRole(cluster.Active)
 	bb.waitRole(cluster.Standby)
+	a.waitTwinModem(bb.name)
+	bb.waitTwinModem(a.name)
 	return a, bb
 }
 

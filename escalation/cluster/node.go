@@ -703,6 +703,10 @@ func (e *events) update(nd *memberlist.Node, alive bool) {
 		}
 		if !had || old.State != StateAlive {
 			n.log.Info("twin joined", "twin", m.Name, "address", m.Address, "priority", m.Priority, "modem_up", m.ModemUp)
+		} else if old.ModemUp != m.ModemUp {
+			// It moves the pair's roles: the best-placed box with a
+			// working modem is the active one.
+			n.log.Info("twin's modem state changed", "twin", m.Name, "modem_up", m.ModemUp)
 		}
 	} else {
 		n.watch.Gone(m.Name, time.Now())
