@@ -291,10 +291,10 @@ func (b *twinBox) waitSettled(what string, ids ...int64) {
 	b.waitUntil(30*time.Second, b.name+": "+what, func() bool { return b.settled(ids...) }, logReplicated, logSMSSent)
 }
 
-// quietUntil lets the clock pass at. It is for the one absence no event
-// marks: an escalation step that must no longer fire (the incident was
-// acknowledged) logs nothing at its due time, so the test lets that time
-// pass and counts what left.
+// quietUntil waits for the clock to reach at. It is for the one absence
+// no event marks: an escalation step that must no longer fire (its incident
+// was acknowledged) logs nothing at its due time, so the test lets that time
+// pass, with a short margin, and then counts what left.
 func quietUntil(t testing.TB, at time.Time, why string) {
 	t.Helper()
 	t.Logf("quiet for %s: %s", time.Until(at).Round(time.Millisecond), why)
@@ -723,7 +723,8 @@ func TestTwinPartitionHeal(t *testing.T) {
 		t.Fatalf("PUT policy on A = %d", code)
 	}
 	// B's comes from its policy_file (applied when the file changes, and
-	// at start), strictly later.
+	// at start), strictly later: policy times are kept to the millisecond,
+	// so the clock moves past A's first (this waits for no event).
 	time.Sleep(10 * time.Millisecond)
 	if err := os.WriteFile(filepath.Join(b.dir, "policy.yaml"), []byte(twinPolicy("9m")), 0o600); err != nil {
 		t.Fatal(err)
