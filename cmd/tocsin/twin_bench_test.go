@@ -33,6 +33,8 @@ func benchTwins(b *testing.B, levelTwo, modemExtra string, peerTimeout time.Dura
 	bb.start()
 	a.waitRole(cluster.Active)
 	bb.waitRole(cluster.Standby)
+	a.waitTwinModem(bb.name)
+	bb.waitTwinModem(a.name)
 	return a, bb
 }
 
@@ -63,8 +65,9 @@ func BenchmarkTwinFailover(b *testing.B) {
 		k.Round(time.Millisecond), d.Round(time.Millisecond), twinPeerTimeout)
 }
 
-// BenchmarkTwinReplicationLag: alerts accepted on A (202) until the
-// incident answers on B, one alert at a time.
+// BenchmarkTwinReplicationLag: alerts accepted on A (202) until B has
+// committed the incident (it logs so after the commit; the line reaches the
+// test through B's stderr), one alert at a time.
 func BenchmarkTwinReplicationLag(b *testing.B) {
 	a, s := benchTwins(b, "1h", "  sms_per_minute: 1000000", twinPeerTimeout)
 	const rounds = 200
@@ -72,18 +75,14 @@ func BenchmarkTwinReplicationLag(b *testing.B) {
 	b.ResetTimer()
 	for n := range b.N {
 		for i := range rounds {
+			from := s.logLen()
 			res := a.alert(map[string]any{"service": "press-line-1", "summary": "lag probe", "severity": "warning", "dedup_key": fmt.Sprintf("lag-%d-%d", n, i)})
 			accepted := time.Now()
-			for {
-				if _, ok := s.find(res.IncidentID); ok {
-					break
-				}
-				if time.Since(accepted) > 10*time.Second {
-					b.Fatalf("#%d not on B after 10s", res.IncidentID)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			s.waitLine(from, 10*time.Second, logReplicated, fmt.Sprintf(" incident=%d ", res.IncidentID))
 			lag = append(lag, time.Since(accepted))
+			if _, ok := s.find(res.IncidentID); !ok {
+				b.Fatalf("B logged #%d from A but does not hold it", res.IncidentID)
+			}
 		}
 	}
 	b.StopTimer()
@@ -92,7 +91,7 @@ func BenchmarkTwinReplicationLag(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(0, "ns/op")
-	fmt.Fprintf(os.Stderr, "twin replication lag (202 on A → incident answers on B, polled every 1 ms): p50 %s, p99 %s (%d alerts)\n", p50, p99, len(lag))
+	fmt.Fprintf(os.Stderr, "twin replication lag (202 on A → B logs the incident committed): p50 %s, p99 %s (%d alerts)\n", p50, p99, len(lag))
 }
 
 // postMany posts total alerts from 16 clients and returns alerts/s.
@@ -124,6 +123,7 @@ func BenchmarkTwinIngest(b *testing.B) {
 	var caught time.Duration
 	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
 	for n := range b.N {
+		from := s.logLen()
 		// Interleaved rounds, so that the load of this shared machine
 		// weighs on the three alike; the median of each.
 		var ra, rs, rt []float64
@@ -134,20 +134,19 @@ func BenchmarkTwinIngest(b *testing.B) {
 		}
 		rAlone, rSolo, rTwin = median(ra), median(rs), median(rt)
 		done := time.Now()
-		var last []escalation.Incident
-		for {
-			s.api("GET", "/api/v1/incidents?limit=1", nil, &last)
-			var first []escalation.Incident
-			a.api("GET", "/api/v1/incidents?limit=1", nil, &first)
-			if len(last) == 1 && len(first) == 1 && last[0].ID == first[0].ID {
-				break
-			}
-			if time.Since(done) > 2*time.Minute {
-				b.Fatal("B never caught up")
-			}
-			time.Sleep(50 * time.Millisecond)
+		// The twin holds the last incident A opened once it logs it
+		// committed.
+		var first, last []escalation.Incident
+		a.api("GET", "/api/v1/incidents?limit=1", nil, &first)
+		if len(first) != 1 {
+			b.Fatal("A holds no incident")
 		}
+		s.waitLine(from, 2*time.Minute, logReplicated, fmt.Sprintf(" incident=%d ", first[0].ID))
 		caught = time.Since(done)
+		s.api("GET", "/api/v1/incidents?limit=1", nil, &last)
+		if len(last) != 1 || last[0].ID != first[0].ID {
+			b.Fatalf("B logged #%d from A; its last incident is %+v", first[0].ID, last)
+		}
 	}
 	b.StopTimer()
 	b.ReportMetric(rAlone, "alone-alerts/s")

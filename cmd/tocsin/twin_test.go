@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/base64"
@@ -111,7 +112,23 @@ func newTwins(t *testing.T, levelTwo string) (a, b *twinBox) {
 	b.start()
 	a.waitRole(cluster.Active)
 	b.waitRole(cluster.Standby)
+	a.waitTwinModem(b.name)
+	b.waitTwinModem(a.name)
 	return a, b
+}
+
+// waitTwinModem waits until the box sees twin alive with its modem up (a
+// box announces its modem once it is ready, maybe after the pair formed).
+func (b *twinBox) waitTwinModem(twin string) {
+	b.t.Helper()
+	b.waitUntil(30*time.Second, b.name+" sees "+twin+"'s modem up", func() bool {
+		for _, m := range b.cluster().Members {
+			if m.Name == twin && m.State == cluster.StateAlive && m.ModemUp {
+				return true
+			}
+		}
+		return false
+	}, `msg="twin joined"`, `msg="twin's modem state changed"`)
 }
 
 type statusWithCluster struct {
@@ -128,22 +145,160 @@ func (b *twinBox) cluster() cluster.Status {
 	return *st.Cluster
 }
 
-// eventually polls cond every 20 ms until it holds or within elapses.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("not within %s: %s", within, what)
+// Waiting on the twins. Every wait here is on an event — a line a daemon
+// logs once what it reports is committed, or an SMS on a simulator's
+// channel — and the state is then read through the API, as a user reads it.
+// Where several events may make a condition true and the order is not the
+// code's to guarantee, waitUntil checks the condition again after each of
+// them (a condition variable on the daemon's log).
+
+// Log lines the twin tests wait on.
+const (
+	// logReplicated: a twin's records changed an incident here (debug).
+	logReplicated = "cluster: incident changed by the twin's records"
+	// logSMSSent: this box's modem sent an SMS, its outcome committed.
+	logSMSSent = `msg="SMS sent"`
+	// logRole: this box's role changed.
+	logRole = `msg="cluster role"`
+)
+
+// scanLog blocks until a line at or after byte offset from matches, and
+// returns the offset just past it. It reads only the lines it has not read
+// yet, so a long log (the benchmarks) costs one pass.
+func (e *e2e) scanLog(from int, within time.Duration, what string, match func(line []byte) bool) int {
+	e.t.Helper()
+	timedOut := false
+	timer := time.AfterFunc(within, func() {
+		e.logMu.Lock()
+		timedOut = true
+		e.logMu.Unlock()
+		e.logCond.Broadcast()
+	})
+	defer timer.Stop()
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	for {
+		buf := e.log.Bytes()
+		for from < len(buf) {
+			nl := bytes.IndexByte(buf[from:], '\n')
+			if nl < 0 {
+				break
+			}
+			line := buf[from : from+nl]
+			from += nl + 1
+			if match(line) {
+				return from
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		if timedOut {
+			e.t.Fatalf("not within %s: %s; daemon log:\n%s", within, what, buf)
+		}
+		e.logCond.Wait()
+	}
+}
+
+// waitLine blocks until one line logged at or after offset from holds all
+// of subs, and returns the offset just past it. Take from (logLen) before
+// causing the event.
+func (e *e2e) waitLine(from int, within time.Duration, subs ...string) int {
+	e.t.Helper()
+	return e.scanLog(from, within, fmt.Sprintf("a log line with %q", subs), func(line []byte) bool {
+		for _, s := range subs {
+			if !bytes.Contains(line, []byte(s)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// logField returns the value of an unquoted key=value field of the log
+// line that ends at offset end (as waitLine returns it).
+func (e *e2e) logField(end int, key string) string {
+	e.t.Helper()
+	e.logMu.Lock()
+	text := e.log.Bytes()[:end]
+	line := string(text[bytes.LastIndexByte(text[:len(text)-1], '\n')+1:])
+	e.logMu.Unlock()
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	e.t.Fatalf("log line %q has no %s", line, key)
+	return ""
+}
+
+// waitUntil blocks until cond holds: it checks cond, then again after each
+// line the daemon logs that holds one of wakeOn (the events that can make
+// cond true), and fails after within. It returns how long it waited.
+func (e *e2e) waitUntil(within time.Duration, what string, cond func() bool, wakeOn ...string) time.Duration {
+	e.t.Helper()
+	start := time.Now()
+	// The offset is taken before cond is checked: an event that comes
+	// after the check is logged past it and wakes the next check.
+	from := e.logLen()
+	for !cond() {
+		left := within - time.Since(start)
+		if left <= 0 {
+			e.t.Fatalf("not within %s: %s", within, what)
+		}
+		from = e.scanLog(from, left, what, func(line []byte) bool {
+			for _, s := range wakeOn {
+				if bytes.Contains(line, []byte(s)) {
+					return true
+				}
+			}
+			return false
+		})
+		// Every line logged so far is before the next check: no need to
+		// wake for them again.
+		from = max(from, e.logLen())
 	}
 	return time.Since(start)
 }
 
 func (b *twinBox) waitRole(r cluster.Role) {
 	b.t.Helper()
-	eventually(b.t, 20*time.Second, b.name+" becomes "+string(r), func() bool { return b.cluster().Role == r })
+	b.waitUntil(30*time.Second, b.name+" becomes "+string(r), func() bool { return b.cluster().Role == r }, logRole)
+}
+
+// settled reports whether the box holds each incident and will send nothing
+// more for it before its next level: an open one has taken its first level
+// (a standby takes it from the active's record), and no page of it waits or
+// is being sent. A page is recorded sent after the modem took it, so once
+// settled holds, the simulator has seen every SMS the box sends for them.
+func (b *twinBox) settled(ids ...int64) bool {
+	b.t.Helper()
+	for _, id := range ids {
+		inc, ok := b.find(id)
+		if !ok || (inc.Status != escalation.Resolved && inc.Level < 1) {
+			return false
+		}
+		for _, n := range inc.Notifications {
+			if n.Status == escalation.Queued || n.Status == escalation.Sending {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// waitSettled waits until the box is settled for ids: what changes them
+// there is the twin's records and the box's own SMS.
+func (b *twinBox) waitSettled(what string, ids ...int64) {
+	b.t.Helper()
+	b.waitUntil(30*time.Second, b.name+": "+what, func() bool { return b.settled(ids...) }, logReplicated, logSMSSent)
+}
+
+// quietUntil waits for the clock to reach at. It is for the one absence
+// no event marks: an escalation step that must no longer fire (its incident
+// was acknowledged) logs nothing at its due time, so the test lets that time
+// pass, with a short margin, and then counts what left.
+func quietUntil(t testing.TB, at time.Time, why string) {
+	t.Helper()
+	t.Logf("quiet for %s: %s", time.Until(at).Round(time.Millisecond), why)
+	time.Sleep(time.Until(at))
 }
 
 // find returns the incident id on the box, or false.
@@ -187,26 +342,31 @@ func hasTimeline(inc escalation.Incident, kind, substr string) bool {
 
 // TestTwinOnePage: an alert to A is paged once across both modems, and
 // B holds the incident under the same id (the lag is printed here and
-// measured by BenchmarkTwin; the test allows for a loaded CI machine).
+// measured by BenchmarkTwinReplicationLag; the test allows for a loaded CI
+// machine).
 func TestTwinOnePage(t *testing.T) {
 	a, b := newTwins(t, "1h")
+	from := b.logLen()
 	res := a.alert(map[string]any{"service": "press-line-1", "summary": "Hydraulic pressure low", "severity": "critical", "dedup_key": "p1"})
-	lag := eventually(t, 10*time.Second, "incident on B with A's id", func() bool { _, ok := b.find(res.IncidentID); return ok })
-	t.Logf("replication lag A→B: %s", lag)
+	accepted := time.Now()
+	b.waitLine(from, 10*time.Second, logReplicated, fmt.Sprintf(" incident=%d ", res.IncidentID))
+	t.Logf("replication lag A→B: %s", time.Since(accepted))
+	if _, ok := b.find(res.IncidentID); !ok {
+		t.Fatalf("B logged #%d from A but does not hold it", res.IncidentID)
+	}
 	sms := a.nextSMS()
 	if sms.To != "+819012345678" || !strings.Contains(sms.Text, fmt.Sprintf("#%d", res.IncidentID)) {
 		t.Fatalf("A sent %+v", sms)
 	}
-	// B learns that A sent it and never sends it itself: wait past the
-	// standby's hold for B's copy of the page to be settled as sent.
-	eventually(t, 20*time.Second, "B's timeline records A's SMS", func() bool {
+	// B learns that A sent it and never sends it itself: once B records
+	// A's SMS and holds its copy of the page as sent, at level 1, nothing
+	// of it can leave B before level 2.
+	b.waitUntil(20*time.Second, "B's timeline records A's SMS", func() bool {
 		inc, _ := b.find(res.IncidentID)
-		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka")
-	})
-	select {
-	case s := <-b.sim.Sent():
-		t.Fatalf("B sent %+v too", s)
-	case <-time.After(twinPeerTimeout + 2*time.Second):
+		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka") && b.settled(res.IncidentID)
+	}, logReplicated)
+	if h := b.sim.History(); len(h) != 0 {
+		t.Fatalf("B sent %+v too", h)
 	}
 	if n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678"); n != 1 {
 		t.Fatalf("%d SMS to tanaka across both modems, want 1", n)
@@ -224,9 +384,14 @@ func TestTwinOnePage(t *testing.T) {
 	if s := a.waitSMSTo("+819012345678", 10*time.Second); !strings.Contains(s.Text, fmt.Sprintf("#%d", rb.IncidentID)) {
 		t.Fatalf("A sent %q for B's alert #%d", s.Text, rb.IncidentID)
 	}
-	time.Sleep(twinPeerTimeout + 2*time.Second) // past B's hold
+	// B's own first step waits peer_timeout; A's record moves B past it
+	// (had B taken it, its own page would wait or be sent: not settled).
+	b.waitSettled("A's page of B's alert recorded as sent", rb.IncidentID)
 	if n := smsTo(b.sim, "+819012345678"); n != 0 {
 		t.Fatalf("B sent %d SMS for its own alert while A is active", n)
+	}
+	if inc := b.incident(rb.IncidentID); !hasTimeline(inc, escalation.KindSent, "SMS to tanaka") {
+		t.Fatalf("B's #%d does not record A's SMS: %+v", rb.IncidentID, inc.Timeline)
 	}
 
 	// The pair in the status, the metrics and `tocsin status`.
@@ -257,6 +422,7 @@ func TestTwinSameAlertBoth(t *testing.T) {
 	a, b := newTwins(t, "1h")
 	const rounds = 5
 	dups := 0
+	var ids []int64
 	for i := range rounds {
 		key := fmt.Sprintf("both-%d", i)
 		alert := map[string]any{"service": "press-line-1", "summary": "Oil temperature high", "severity": "critical", "dedup_key": key}
@@ -269,9 +435,11 @@ func TestTwinSameAlertBoth(t *testing.T) {
 		if ra.IncidentID != rb.IncidentID {
 			dups++
 		}
+		ids = append(ids, ra.IncidentID, rb.IncidentID)
 		keep := min(ra.IncidentID, rb.IncidentID)
 		for _, box := range []*twinBox{a, b} {
-			eventually(t, 20*time.Second, box.name+" holds one open incident for "+key, func() bool {
+			// The fold, and the twin's alert count, come with the twin's records.
+			box.waitUntil(20*time.Second, box.name+" holds one open incident for "+key, func() bool {
 				open := 0
 				for _, inc := range box.incidentsByKey(key) {
 					if inc.Status != escalation.Resolved {
@@ -284,47 +452,87 @@ func TestTwinSameAlertBoth(t *testing.T) {
 					}
 				}
 				return open == 1
-			})
+			}, logReplicated)
 		}
 	}
 	t.Logf("%d of %d alerts sent to both boxes at once opened an incident on each before replication; folded into one", dups, rounds)
-	// One page per alert across both modems.
-	eventually(t, 30*time.Second, "one SMS per alert", func() bool {
-		return smsTo(a.sim, "+819012345678")+smsTo(b.sim, "+819012345678") >= rounds
-	})
-	time.Sleep(twinPeerTimeout + 2*time.Second) // past the standby's hold: nothing more may leave
+	// Every alert is paged, from either modem: an SMS names one of its
+	// incidents (a digest names several).
+	paged := func(sms modemsim.SentSMS, round int) bool {
+		return sms.To == "+819012345678" && (strings.Contains(sms.Text, fmt.Sprintf("#%d ", ids[2*round])) ||
+			strings.Contains(sms.Text, fmt.Sprintf("#%d ", ids[2*round+1])))
+	}
+	waiting := map[int]bool{}
+	for i := range rounds {
+		waiting[i] = true
+	}
+	for len(waiting) > 0 {
+		var sms modemsim.SentSMS
+		select {
+		case sms = <-a.sim.Sent():
+		case sms = <-b.sim.Sent():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("alerts %v not paged within 30s; A sent %+v, B sent %+v", waiting, a.sim.History(), b.sim.History())
+		}
+		for i := range waiting {
+			if paged(sms, i) {
+				delete(waiting, i)
+			}
+		}
+	}
+	// Nothing more may leave once both boxes hold every incident at level 1
+	// with no page waiting (the standby's held copies settled as sent by
+	// the twin, the duplicates' cancelled).
+	for _, box := range []*twinBox{a, b} {
+		box.waitSettled("every page of the alerts sent or cancelled", ids...)
+	}
 	// One incident per alert is the guarantee. A page may go out twice
 	// when both boxes paged their copy before the fold (the pair fails
 	// open: a page twice beats a page never); the test counts and reports
 	// it, and never accepts more than one duplicate per alert.
-	n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678")
-	t.Logf("%d SMS to tanaka for %d alerts sent to both boxes (%d duplicate pages)", n, rounds, n-rounds)
-	if n < rounds || n > 2*rounds {
-		t.Fatalf("%d SMS to tanaka for %d alerts, want one each (at most one duplicate each)", n, rounds)
+	sent := append(a.sim.History(), b.sim.History()...)
+	pages := 0
+	for i := range rounds {
+		n := 0
+		for _, sms := range sent {
+			if paged(sms, i) {
+				n++
+			}
+		}
+		if n < 1 || n > 2 {
+			t.Fatalf("alert %d paged %d times, want once (at most one duplicate); sent %+v", i, n, sent)
+		}
+		pages += n
 	}
+	t.Logf("%d pages to tanaka in %d SMS for %d alerts sent to both boxes (%d duplicate pages)", pages, len(sent), rounds, pages-rounds)
 }
 
 // TestTwinReplyToB: a reply to B's modem acknowledges a page A sent, on
 // both boxes, and level 2 is never sent.
 func TestTwinReplyToB(t *testing.T) {
-	a, b := newTwins(t, "4s")
+	const levelTwo = 4 * time.Second
+	a, b := newTwins(t, levelTwo.String())
 	res := a.alert(map[string]any{"service": "press-line-1", "summary": "Conveyor stopped", "severity": "critical", "dedup_key": "r1"})
 	a.nextSMS()
-	eventually(t, 20*time.Second, "B knows the page was sent", func() bool {
+	b.waitUntil(20*time.Second, "B knows the page was sent", func() bool {
 		inc, _ := b.find(res.IncidentID)
 		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka")
-	})
+	}, logReplicated)
+	from := b.logLen()
 	if err := b.sim.InjectSMS("09012345678", "4"); err != nil {
 		t.Fatal(err)
 	}
-	for _, box := range []*twinBox{b, a} {
-		eventually(t, 20*time.Second, "acknowledged on "+box.name, func() bool {
-			inc, _ := box.find(res.IncidentID)
-			return inc.Status == escalation.Acknowledged
-		})
+	b.waitLine(from, 20*time.Second, `msg="SMS reply"`, "action=acknowledge")
+	if inc := b.incident(res.IncidentID); inc.Status != escalation.Acknowledged {
+		t.Fatalf("B took the reply; #%d is %s there", res.IncidentID, inc.Status)
 	}
-	// Level 2 was due 4 s after the alert; wait past it and the hold.
-	time.Sleep(4*time.Second + twinPeerTimeout)
+	a.waitUntil(20*time.Second, "acknowledged on A", func() bool {
+		inc, _ := a.find(res.IncidentID)
+		return inc.Status == escalation.Acknowledged
+	}, logReplicated)
+	// Level 2 was due levelTwo after the alert, on B peer_timeout later.
+	// A step that no longer exists logs nothing: let its time pass.
+	quietUntil(t, a.incident(res.IncidentID).CreatedAt.Add(levelTwo+twinPeerTimeout+time.Second), "level 2 must not fire on either box")
 	if n := smsTo(a.sim, "+819011112222") + smsTo(b.sim, "+819011112222"); n != 0 {
 		t.Fatalf("boss paged %d times after the ack", n)
 	}
@@ -355,10 +563,10 @@ func TestTwinActiveKilled(t *testing.T) {
 	res := a.alert(map[string]any{"service": "press-line-1", "summary": "Furnace door open", "severity": "critical", "dedup_key": "k1"})
 	inc := a.incident(res.IncidentID)
 	a.waitSMSTo("+819012345678", 10*time.Second)
-	eventually(t, 20*time.Second, "B knows level 1 was sent", func() bool {
+	b.waitUntil(20*time.Second, "B knows level 1 was sent", func() bool {
 		inc, _ := b.find(res.IncidentID)
-		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka")
-	})
+		return hasTimeline(inc, escalation.KindSent, "SMS to tanaka") && b.settled(res.IncidentID)
+	}, logReplicated)
 	a.kill()
 	due := inc.CreatedAt.Add(levelTwo)
 	s := b.waitSMSTo("+819011112222", levelTwo+twinPeerTimeout+10*time.Second)
@@ -392,34 +600,34 @@ func TestTwinModemFailover(t *testing.T) {
 // back.
 func TestTwinUnreachable(t *testing.T) {
 	a, b := newTwins(t, "1h")
+	from := a.logLen()
 	b.kill()
 	killed := time.Now()
-	var open escalation.Incident
-	eventually(t, twinDownAfter+30*time.Second, "A opens the unreachable incident", func() bool {
-		incs := a.incidentsByKey(cluster.UnreachableKey("relay-b"))
-		if len(incs) == 1 && incs[0].Status == escalation.Triggered {
-			open = incs[0]
-			return true
-		}
-		return false
-	})
-	t.Logf("unreachable incident #%d opened %s after B died (peer_down_after %s): %q", open.ID, time.Since(killed).Round(time.Millisecond), twinDownAfter, open.Summary)
+	a.waitLine(from, twinDownAfter+30*time.Second, "twin unreachable: incident opened", "twin=relay-b")
+	opened := time.Since(killed)
+	incs := a.incidentsByKey(cluster.UnreachableKey("relay-b"))
+	if len(incs) != 1 || incs[0].Status != escalation.Triggered {
+		t.Fatalf("A logged the unreachable incident opened and holds %+v", incs)
+	}
+	open := incs[0]
+	t.Logf("unreachable incident #%d opened %s after B died (peer_down_after %s): %q", open.ID, opened.Round(time.Millisecond), twinDownAfter, open.Summary)
 	if open.Service != "tocsin" || !strings.Contains(open.Summary, "relay relay-b unreachable") {
 		t.Fatalf("incident %+v", open)
 	}
-	if since := time.Since(killed); since < twinDownAfter {
-		t.Fatalf("opened %s after B died, before peer_down_after", since)
+	if opened < twinDownAfter {
+		t.Fatalf("opened %s after B died, before peer_down_after", opened)
 	}
 	a.waitSMSTo("+819087654321", 10*time.Second) // paged like any incident, from A's own modem
+	from = a.logLen()
 	b.start()
-	eventually(t, 30*time.Second, "A resolves it when B is back", func() bool {
-		inc, _ := a.find(open.ID)
-		return inc.Status == escalation.Resolved
-	})
-	eventually(t, 20*time.Second, "B holds it resolved too", func() bool {
+	a.waitLine(from, 30*time.Second, "twin reachable again: incident resolved", "twin=relay-b")
+	if inc := a.incident(open.ID); inc.Status != escalation.Resolved {
+		t.Fatalf("A logged #%d resolved; it is %s", open.ID, inc.Status)
+	}
+	b.waitUntil(20*time.Second, "B holds it resolved too", func() bool {
 		inc, _ := b.find(open.ID)
 		return inc.Status == escalation.Resolved
-	})
+	}, logReplicated)
 }
 
 // TestTwinEmptyDatabase: B joins with an empty database, catches up with
@@ -436,40 +644,43 @@ func TestTwinEmptyDatabase(t *testing.T) {
 		res := a.alert(map[string]any{"service": "press-line-1", "summary": fmt.Sprintf("Line %d stopped", i), "severity": "critical", "dedup_key": fmt.Sprintf("e%d", i)})
 		ids = append(ids, res.IncidentID)
 	}
-	eventually(t, 30*time.Second, "A paged all three", func() bool { return smsTo(a.sim, "+819012345678") >= 1 })
+	a.nextSMS() // A pages once its start grace is over
 	a.api("POST", fmt.Sprintf("/api/v1/incidents/%d/ack", ids[0]), map[string]string{"by": "test"}, nil)
-	eventually(t, 30*time.Second, "A's pages all sent", func() bool {
+	a.waitUntil(30*time.Second, "A's pages all sent", func() bool {
 		for _, id := range ids {
 			if !hasTimeline(a.incident(id), escalation.KindSent, "SMS to tanaka") {
 				return false
 			}
 		}
 		return true
-	})
+	}, logSMSSent)
 	// A twin never seen since A started is missing too: reported under
 	// its address.
-	var missing escalation.Incident
-	eventually(t, twinDownAfter+30*time.Second, "A reports the twin it never saw", func() bool {
-		incs := a.incidentsByKey(cluster.UnreachableKey(b.gossip))
-		if len(incs) == 1 {
-			missing = incs[0]
-		}
-		return len(incs) == 1
-	})
+	a.waitLine(0, twinDownAfter+30*time.Second, "twin unreachable: incident opened", "twin="+b.gossip)
+	incs := a.incidentsByKey(cluster.UnreachableKey(b.gossip))
+	if len(incs) != 1 {
+		t.Fatalf("A logged the missing twin's incident opened and holds %+v", incs)
+	}
+	missing := incs[0]
+	from := a.logLen()
 	b.start() // fresh state directory: an empty database
 	start := time.Now()
-	eventually(t, 30*time.Second, "A resolves it when B joins", func() bool {
-		inc, _ := a.find(missing.ID)
-		return inc.Status == escalation.Resolved
-	})
-	for _, id := range ids {
-		eventually(t, 30*time.Second, fmt.Sprintf("B holds #%d", id), func() bool {
-			inc, ok := b.find(id)
-			return ok && inc.Status == a.incident(id).Status
-		})
+	a.waitLine(from, 30*time.Second, "twin reachable again: incident resolved", "twin="+b.gossip)
+	if inc := a.incident(missing.ID); inc.Status != escalation.Resolved {
+		t.Fatalf("A logged #%d resolved; it is %s", missing.ID, inc.Status)
 	}
+	// B catches up with the twin's records; nothing old may leave B once
+	// it holds each incident as A does, at level 1, with no page waiting.
+	b.waitUntil(30*time.Second, "B holds A's incidents", func() bool {
+		for _, id := range ids {
+			inc, ok := b.find(id)
+			if !ok || inc.Status != a.incident(id).Status {
+				return false
+			}
+		}
+		return b.settled(append(ids, missing.ID)...)
+	}, logReplicated)
 	t.Logf("B caught up with %d incidents in %s", len(ids), time.Since(start).Round(time.Millisecond))
-	time.Sleep(twinPeerTimeout + 2*time.Second) // past any hold: nothing old may leave B
 	if h := b.sim.History(); len(h) != 0 {
 		t.Fatalf("B sent %+v after catching up", h)
 	}
@@ -493,8 +704,13 @@ func TestTwinPartitionHeal(t *testing.T) {
 	b.configure(2, a.gossip)
 	a.start()
 	b.start()
-	a.waitRole(cluster.Alone)
-	b.waitRole(cluster.Alone)
+	// Each box hears the other's join attempts and refuses them.
+	for _, box := range []*twinBox{a, b} {
+		box.waitLine(0, 30*time.Second, "refused a box that does not hold the cluster key")
+		if r := box.cluster().Role; r != cluster.Alone {
+			t.Fatalf("%s is %s with the wrong key", box.name, r)
+		}
+	}
 	ra := a.alert(map[string]any{"service": "press-line-1", "summary": "Only A saw this", "severity": "critical", "dedup_key": "only-a"})
 	rb := b.alert(map[string]any{"service": "press-line-1", "summary": "Only B saw this", "severity": "error", "dedup_key": "only-b"})
 	both := map[string]any{"service": "press-line-1", "summary": "Both saw this", "severity": "critical", "dedup_key": "both"}
@@ -507,18 +723,26 @@ func TestTwinPartitionHeal(t *testing.T) {
 		t.Fatalf("PUT policy on A = %d", code)
 	}
 	// B's comes from its policy_file (applied when the file changes, and
-	// at start), strictly later.
+	// at start), strictly later: policy times are kept to the millisecond,
+	// so the clock moves past A's first (this waits for no event).
 	time.Sleep(10 * time.Millisecond)
 	if err := os.WriteFile(filepath.Join(b.dir, "policy.yaml"), []byte(twinPolicy("9m")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b.waitLog(0, "by=\"file change\"")
-	eventually(t, 30*time.Second, "each side pages its own (fail open)", func() bool {
-		paged := func(box *twinBox, id int64) bool {
-			return hasTimeline(box.incident(id), escalation.KindSent, "SMS to tanaka")
-		}
-		return paged(a, ra.IncidentID) && paged(a, sa.IncidentID) && paged(b, rb.IncidentID) && paged(b, sb.IncidentID)
-	})
+	for _, side := range []struct {
+		box *twinBox
+		ids []int64
+	}{{a, []int64{ra.IncidentID, sa.IncidentID}}, {b, []int64{rb.IncidentID, sb.IncidentID}}} {
+		side.box.waitUntil(30*time.Second, side.box.name+" pages its own (fail open)", func() bool {
+			for _, id := range side.ids {
+				if !hasTimeline(side.box.incident(id), escalation.KindSent, "SMS to tanaka") {
+					return false
+				}
+			}
+			return true
+		}, logSMSSent)
+	}
 	sentBeforeHeal := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678")
 	// Heal: B gets the right key.
 	b.kill()
@@ -527,7 +751,7 @@ func TestTwinPartitionHeal(t *testing.T) {
 	b.start()
 	a.waitRole(cluster.Active)
 	for _, box := range []*twinBox{a, b} {
-		eventually(t, 30*time.Second, box.name+" holds the merged history", func() bool {
+		box.waitUntil(30*time.Second, box.name+" holds the merged history", func() bool {
 			for _, id := range []int64{ra.IncidentID, rb.IncidentID} {
 				if _, ok := box.find(id); !ok {
 					return false
@@ -540,12 +764,13 @@ func TestTwinPartitionHeal(t *testing.T) {
 				}
 			}
 			return open == 1 && len(box.incidentsByKey("both")) == 2
-		})
+		}, logReplicated)
 	}
+	// B's policy (applied later) stays; A applies it from B.
 	for _, box := range []*twinBox{a, b} {
-		eventually(t, 30*time.Second, box.name+" runs the later policy", func() bool {
+		box.waitUntil(30*time.Second, box.name+" runs the later policy", func() bool {
 			return strings.Contains(string(box.raw("GET", "/api/v1/policy")), "9m")
-		})
+		}, `msg="policy applied"`)
 	}
 	a.waitLog(0, "policy conflict: the twin's policy is newer")
 	keep := min(sa.IncidentID, sb.IncidentID)
@@ -565,7 +790,12 @@ func TestTwinPartitionHeal(t *testing.T) {
 	st := a.cluster()
 	t.Logf("partition: 4 incidents opened on two sides, each paged by its side (%d SMS; the shared alert paged from both), after heal both hold the same %d incidents, %d duplicate folded on A, %d on B",
 		sentBeforeHeal, 3+1, st.MergedDuplicates, b.cluster().MergedDuplicates)
-	time.Sleep(twinPeerTimeout + time.Second) // nothing is paged again after the heal
+	// Nothing is paged again after the heal: both boxes hold every
+	// incident at level 1 with no page waiting (B's restart held its
+	// waiting pages for peer_timeout; the merge settled or cancelled them).
+	for _, box := range []*twinBox{a, b} {
+		box.waitSettled("every page of the partition sent or cancelled", ra.IncidentID, rb.IncidentID, sa.IncidentID, sb.IncidentID)
+	}
 	if n := smsTo(a.sim, "+819012345678") + smsTo(b.sim, "+819012345678"); n != sentBeforeHeal {
 		t.Fatalf("%d SMS after heal, %d before: paged again", n, sentBeforeHeal)
 	}
@@ -580,15 +810,21 @@ func TestTwinWrongKeyRefused(t *testing.T) {
 	c.configure(2, a.gossip)
 	a.start()
 	c.start()
-	eventually(t, 30*time.Second, "C reports why it cannot join", func() bool { return c.cluster().JoinError != "" })
-	eventually(t, 30*time.Second, "A reports the refused box", func() bool { return a.cluster().Refused != "" })
+	// Each is set before it is logged.
+	c.waitLine(0, 30*time.Second, "cannot join the twin")
+	if c.cluster().JoinError == "" {
+		t.Fatal("C logged that it cannot join; its status has no join error")
+	}
+	a.waitLine(0, 30*time.Second, "refused a box that does not hold the cluster key")
+	if a.cluster().Refused == "" {
+		t.Fatal("A logged the refused box; its status does not name it")
+	}
 	for _, box := range []*twinBox{a, c} {
 		st := box.cluster()
 		if st.Role != cluster.Alone || len(st.Members) != 1 {
 			t.Fatalf("%s: %+v", box.name, st)
 		}
 	}
-	a.waitLog(0, "refused a box that does not hold the cluster key")
 	t.Logf("C: %s; A: %s", strings.Join(strings.Fields(c.cluster().JoinError), " "), a.cluster().Refused)
 }
 
@@ -596,16 +832,20 @@ func TestTwinWrongKeyRefused(t *testing.T) {
 func TestTwinPolicyFollows(t *testing.T) {
 	a, b := newTwins(t, "1h")
 	changed := twinPolicy("7m")
+	fromA, fromB := a.logLen(), b.logLen()
+	start := time.Now()
 	if code := b.api("PUT", "/api/v1/policy", changed, nil); code != http.StatusOK {
 		t.Fatalf("PUT policy on B = %d", code)
 	}
-	took := eventually(t, 30*time.Second, "A runs B's policy", func() bool {
-		return strings.Contains(string(a.raw("GET", "/api/v1/policy")), "7m")
-	})
-	t.Logf("policy applied on B in force on A after %s", took)
-	a.waitLog(0, "(on relay-b)")
-	// Both run one policy: neither sends it back as a conflict.
-	time.Sleep(2 * time.Second)
+	hash := b.logField(b.waitLine(fromB, 10*time.Second, `msg="policy applied"`, "by=test"), "hash")
+	a.waitLine(fromA, 30*time.Second, `msg="policy applied"`, "(on relay-b)")
+	t.Logf("policy applied on B in force on A after %s", time.Since(start))
+	if !strings.Contains(string(a.raw("GET", "/api/v1/policy")), "7m") {
+		t.Fatalf("A logged B's policy applied and runs:\n%s", a.raw("GET", "/api/v1/policy"))
+	}
+	// Both run one policy: when A announces it back, B finds it its own
+	// and neither logs a conflict.
+	b.waitLine(fromB, 30*time.Second, "cluster: the twin runs the same policy", "hash="+hash)
 	if strings.Contains(a.logText()+b.logText(), "policy conflict") {
 		t.Fatal("a policy conflict was logged for a plain apply")
 	}

@@ -477,6 +477,37 @@ func (n *Node) apply(ctx context.Context, recs []escalation.IncidentRecord) {
 	if len(changed) > 0 {
 		n.engine.Replicated(changed...)
 	}
+	n.logApplied(ctx, recs, changed)
+}
+
+// logApplied writes one debug line per incident the twin's records
+// changed here, after they are committed: with the twin's status, level
+// and sent pages, it is how an operator follows replication in the journal.
+// An incident of this box that a fold changed (the survivor or the
+// duplicate of one alert opened on both boxes) has no record of its own.
+func (n *Node) logApplied(ctx context.Context, recs []escalation.IncidentRecord, changed []int64) {
+	if len(changed) == 0 || !n.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	byID := make(map[int64]*escalation.IncidentRecord, len(recs))
+	for i := range recs {
+		byID[recs[i].Incident.ID] = &recs[i]
+	}
+	for _, id := range changed {
+		r := byID[id]
+		if r == nil {
+			n.log.Debug("cluster: incident changed by the twin's records", "incident", id, "fold", true)
+			continue
+		}
+		sent := 0
+		for _, p := range r.Pages {
+			if p.Status == escalation.Sent || p.Status == escalation.Delivered {
+				sent++
+			}
+		}
+		n.log.Debug("cluster: incident changed by the twin's records", "incident", id, "twin_status", r.Incident.Status,
+			"twin_level", r.Escalation.Level, "twin_pages_sent", sent, "twin_pages", len(r.Pages))
+	}
 }
 
 const msgState byte = 'S'
@@ -672,6 +703,10 @@ func (e *events) update(nd *memberlist.Node, alive bool) {
 		}
 		if !had || old.State != StateAlive {
 			n.log.Info("twin joined", "twin", m.Name, "address", m.Address, "priority", m.Priority, "modem_up", m.ModemUp)
+		} else if old.ModemUp != m.ModemUp {
+			// It moves the pair's roles: the best-placed box with a
+			// working modem is the active one.
+			n.log.Info("twin's modem state changed", "twin", m.Name, "modem_up", m.ModemUp)
 		}
 	} else {
 		n.watch.Gone(m.Name, time.Now())

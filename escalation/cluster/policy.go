@@ -100,6 +100,11 @@ func (n *Node) mergePolicy(ctx context.Context, remote policyNote) {
 		return
 	}
 	if remote.Hash == local.Hash {
+		if n.agreed != local.Hash {
+			// Said once per change, not at every comparison: from here a
+			// policy that differs is a conflict again.
+			n.log.Debug("cluster: the twin runs the same policy", "twin", remote.From, "hash", short(local.Hash))
+		}
 		n.agreed = local.Hash
 		return
 	}
