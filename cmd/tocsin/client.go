@@ -322,7 +322,7 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 		if w.ja {
 			state, channel = w.words().Page(n), w.words().Channel(n.Channel)
 		}
-		fmt.Fprintf(out, "  %s  %s %s "+w.PageLevel+"  %s\n", n.UpdatedAt.Local().Format("2006-01-02 15:04:05"), w.pad(channel, 6), w.pad(who, 10), n.Level, state)
+		fmt.Fprintf(out, "  %s  %s %s "+w.PageLevel+"  %s\n", clock(n.UpdatedAt, loc), w.pad(channel, 6), w.pad(who, 10), n.Level, state)
 	}
 	return nil
 }

@@ -137,8 +137,8 @@ schedules:
 		`  `+stamp+` JST  sent         SMS to boss \(\+819011112222\) sent, modem ref \d+`,
 		`  `+stamp+` JST  acknowledged acknowledged by me via api`,
 		`notifications:`,
-		`  `+stamp+`  sms    tanaka     level 1  (sent|delivered)`,
-		`  `+stamp+`  sms    boss       level 2  (sent|delivered)`)
+		`  `+stamp+` JST  sms    tanaka     level 1  (sent|delivered)`,
+		`  `+stamp+` JST  sms    boss       level 2  (sent|delivered)`)
 	ja(run("ja_JP.UTF-8", "show", "1"),
 		[]string{"#1 [重大] press-line-1: Hydraulic pressure low", "状態 了解済み、レベル 2、アラート 2 件、発生源 cli、重複キー press-1",
 			" JST  発報", " JST  呼び出し", "田中 太郎", "通知:", "  SMS    tanaka     レベル 1  "},
