@@ -2,10 +2,12 @@ package panel_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -55,6 +57,13 @@ type bench struct {
 
 func newBench(t *testing.T) *bench {
 	t.Helper()
+	return newBenchWith(t, nil)
+}
+
+// newBenchWith is newBench with the panel reading the engine through
+// wrap (nil: directly).
+func newBenchWith(t *testing.T, wrap func(panel.Incidents) panel.Incidents) *bench {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -69,7 +78,11 @@ func newBench(t *testing.T) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pnl := panel.New(eng, dev, log)
+	var inc panel.Incidents = eng
+	if wrap != nil {
+		inc = wrap(eng)
+	}
+	pnl := panel.New(inc, dev, log)
 	cancelSub := eng.Subscribe(func(escalation.Incident) { pnl.Changed() })
 	ctx, cancel := context.WithCancel(context.Background())
 	engDone, pnlDone := make(chan struct{}), make(chan struct{})
@@ -167,6 +180,78 @@ func TestAckStopsSirenAndLightGoesSteady(t *testing.T) {
 		}
 		if zs := b.pnl.Status(); len(zs) != 1 || zs[0].Acknowledged != 1 || zs[0].Light != "steady" {
 			t.Errorf("panel status %+v", zs)
+		}
+	})
+}
+
+// costlyReads is the engine as the panel reads it in a storm: each read of
+// the zone alarms takes cost (thousands of open incidents), and when each
+// read started is recorded.
+type costlyReads struct {
+	panel.Incidents
+	cost  time.Duration
+	mu    sync.Mutex
+	reads []time.Time
+}
+
+func (c *costlyReads) ZoneAlarms(ctx context.Context) ([]escalation.ZoneAlarm, error) {
+	c.mu.Lock()
+	c.reads = append(c.reads, time.Now())
+	c.mu.Unlock()
+	time.Sleep(c.cost)
+	return c.Incidents.ZoneAlarms(ctx)
+}
+
+// In a storm the panel does not read the zones back to back: the first
+// alarm sounds at once, later changes are shown with refreshes spaced by
+// four times what a read costs, and the last change is shown too. A
+// button press is acted on at once, whatever the spacing.
+func TestPanelRefreshesSpacedInAStorm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const cost = 5 * time.Millisecond
+		reads := &costlyReads{cost: cost}
+		b := newBenchWith(t, func(inc panel.Incidents) panel.Incidents { reads.Incidents = inc; return reads })
+		time.Sleep(time.Second) // the start-up read is over
+		synctest.Wait()
+		start := time.Now()
+		reads.mu.Lock()
+		reads.reads = nil
+		reads.mu.Unlock()
+
+		// 200 alarms, one every millisecond.
+		for i := range 200 {
+			b.alert(t, escalation.SevWarning, fmt.Sprintf("storm-%d", i))
+			if i == 0 {
+				time.Sleep(cost)
+				if siren, _ := b.modes(); siren != "warning" {
+					t.Fatalf("first alarm of the storm: siren %q after one read, want warning at once", siren)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		if zs := b.pnl.Status(); len(zs) != 1 || zs[0].Triggered != 200 {
+			t.Fatalf("after the storm the panel shows %+v, want 200 triggered", zs)
+		}
+		reads.mu.Lock()
+		got := append([]time.Time(nil), reads.reads...)
+		reads.mu.Unlock()
+		// Back to back, a read every 5 ms for the storm's 205 ms would be
+		// about 40; spaced by 4 × 5 ms, about 9.
+		if len(got) > 12 {
+			t.Errorf("%d reads of the zones during a %v storm, want them spaced (at most 12)", len(got), time.Since(start)-time.Second)
+		}
+		for i := 1; i < len(got); i++ {
+			if gap := got[i].Sub(got[i-1]); gap < 5*cost {
+				t.Errorf("reads %d and %d only %v apart, want at least %v", i-1, i, gap, 5*cost)
+			}
+		}
+
+		// A press right after a change is acted on at once.
+		b.alert(t, escalation.SevCritical, "last")
+		b.press(t, "GPIO22", 200*time.Millisecond)
+		if siren, light := b.modes(); siren != "off" || light != "steady" {
+			t.Errorf("after ack in the storm: siren %q light %q, want off, steady", siren, light)
 		}
 	})
 }
