@@ -74,6 +74,37 @@ func BenchmarkHTTPIngest(b *testing.B) {
 	fmt.Fprintln(os.Stderr, line)
 }
 
+// BenchmarkHTTPIngestPanel is BenchmarkHTTPIngest's load (default
+// pacing) on a shop-floor box: level 1 also sounds zone line1 (a siren and
+// a light on the GPIO simulator), so every new incident changes what the
+// alarm panel shows, and the panel reads every open alarm of the zone.
+func BenchmarkHTTPIngestPanel(b *testing.B) {
+	const clients, total = 16, 10000
+	pol := strings.Replace(testPolicy("1h"), "          - {contact: tanaka, via: [sms]}\n",
+		"          - {contact: tanaka, via: [sms]}\n          - {zone: line1}\n", 1)
+	e := newE2EFull(b, pol, "", `gpio:
+  backend: sim
+  outputs:
+    - {id: siren-1, pin: GPIO17, zone: line1, kind: siren}
+    - {id: red-1,   pin: GPIO27, zone: line1, kind: light}`)
+	e.start()
+	var took time.Duration
+	b.ResetTimer()
+	for n := range b.N {
+		d, failed := postAlerts(e.addr, e.token, "press-line-1", fmt.Sprintf("panel-%d", n), "warning", total, clients)
+		if failed > 0 {
+			b.Fatalf("%d of %d alerts failed", failed, total)
+		}
+		took += d
+	}
+	b.StopTimer()
+	rate := float64(total*b.N) / took.Seconds()
+	b.ReportMetric(rate, "alerts/s")
+	b.ReportMetric(0, "ns/op")
+	fmt.Fprintf(os.Stderr, "durable HTTP ingest into a siren zone (GPIO simulator), %d alerts, %d clients, default pacing: %.0f alerts/s\n",
+		total*b.N, clients, rate)
+}
+
 // waitOutboxSettled polls the daemon's status until its outbox depth stops
 // falling (sent, or waiting for a turn). A benchmark may poll; tests wait
 // on events instead.
