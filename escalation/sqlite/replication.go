@@ -47,6 +47,36 @@ var replTriggers = []string{
 			WHERE status = 'queued' AND level = NEW.level AND contact_id = NEW.contact_id AND channel = NEW.channel
 			AND incident_id = (SELECT CAST(substr(resolved_by, 14) AS INTEGER) FROM incidents
 				WHERE id = NEW.incident_id AND resolved_by LIKE 'merged into #%'); END`,
+	// A page of a folded duplicate that stood for the survivor's page and
+	// then did not leave (a failed send, a retry, the modem gone) gives the
+	// survivor its page back: a fresh queued copy of the page it settled,
+	// while the duplicate's own page, if it would be retried, is cancelled
+	// (the copy replaces it). Without this the level was never paged.
+	// (last_insert_rowid() is the copy's id until this trigger ends.)
+	`CREATE TRIGGER IF NOT EXISTS repl_unsettle_fold AFTER UPDATE OF status ON outbox
+		WHEN OLD.status = 'sending' AND NEW.status IN ('queued', 'failed') AND NEW.level > 0 AND NEW.incident_id IS NOT NULL
+		AND EXISTS (SELECT 1 FROM incidents WHERE id = NEW.incident_id AND resolved_by LIKE 'merged into #%')
+		BEGIN
+		INSERT INTO outbox (incident_id, contact_id, channel, number, text, status, attempts, policy_version, level, severity,
+			created_at, updated_at, error)
+			SELECT s.incident_id, s.contact_id, s.channel, s.number, s.text, 'queued', 0, s.policy_version, s.level, s.severity,
+				NEW.updated_at, NEW.updated_at, 'again: the page of duplicate #' || NEW.incident_id || ' did not leave'
+			FROM outbox s WHERE s.status = 'sent' AND s.error = 'sent for duplicate #' || NEW.incident_id
+			AND s.level = NEW.level AND s.contact_id = NEW.contact_id AND s.channel = NEW.channel
+			AND s.incident_id = (SELECT CAST(substr(resolved_by, 14) AS INTEGER) FROM incidents WHERE id = NEW.incident_id)
+			ORDER BY s.id LIMIT 1;
+		UPDATE outbox SET status = 'failed', error = 'cancelled: merged; paged again for the incident it was merged into'
+			WHERE id = NEW.id AND status = 'queued' AND EXISTS (SELECT 1 FROM outbox
+				WHERE id = last_insert_rowid() AND error = 'again: the page of duplicate #' || NEW.incident_id || ' did not leave');
+		UPDATE outbox SET error = 'sent for duplicate #' || NEW.incident_id || ', which did not leave'
+			WHERE status = 'sent' AND error = 'sent for duplicate #' || NEW.incident_id
+			AND level = NEW.level AND contact_id = NEW.contact_id AND channel = NEW.channel
+			AND EXISTS (SELECT 1 FROM outbox WHERE id = last_insert_rowid()
+				AND error = 'again: the page of duplicate #' || NEW.incident_id || ' did not leave');
+		INSERT INTO outbox_covers (outbox_id, incident_id) SELECT id, incident_id FROM outbox
+			WHERE id = last_insert_rowid() AND error = 'again: the page of duplicate #' || NEW.incident_id || ' did not leave'
+			AND NOT EXISTS (SELECT 1 FROM outbox_covers WHERE outbox_id = last_insert_rowid());
+		END`,
 	// A standby holds its own new pages back by hold_ms: the active box
 	// sends them, and the twin's "sent" cancels them here.
 	`CREATE TRIGGER IF NOT EXISTS repl_outbox_hold AFTER INSERT ON outbox
@@ -57,7 +87,7 @@ var replTriggers = []string{
 }
 
 var replTriggerNames = []string{"repl_incident_ins", "repl_incident_upd", "repl_escalation_upd",
-	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_upd", "repl_settle_fold", "repl_outbox_hold"}
+	"repl_timeline_ins", "repl_outbox_ins", "repl_outbox_upd", "repl_settle_fold", "repl_unsettle_fold", "repl_outbox_hold"}
 
 // idSlot is this box's share of incident ids: id % stride == slot. Zero
 // stride: ids as SQLite assigns them.

@@ -151,3 +151,86 @@ func TestReplicationIDsPagesAndFold(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedPageThatFailsPagesTheSurvivor: the same alert opened on both
+// boxes, the active's copy has the higher id and its page is leaving when
+// the fold comes, so that page stands for the survivor's. When that send
+// then fails, the survivor's page is queued again on the active: the
+// level is paged, not skipped.
+func TestFoldedPageThatFailsPagesTheSurvivor(t *testing.T) {
+	for _, how := range []string{"retry", "give up", "modem gone"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := context.Background()
+			a, b, ia, ib := pair(t)
+			now := time.Now()
+			if _, err := a.Ingest(ctx, trigger("earlier", escalation.SevWarning), 0, now, nil); err != nil {
+				t.Fatal(err)
+			}
+			sa, _ := a.Ingest(ctx, trigger("both", escalation.SevCritical), 0, now, nil)
+			sb, _ := b.Ingest(ctx, trigger("both", escalation.SevCritical), 0, now, nil)
+			if sa.IncidentID < sb.IncidentID {
+				t.Fatalf("A's copy #%d, B's #%d: the test needs A's to be folded", sa.IncidentID, sb.IncidentID)
+			}
+			if err := a.Step(ctx, twinPage(sa.IncidentID), now); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Step(ctx, twinPage(sb.IncidentID), now); err != nil {
+				t.Fatal(err)
+			}
+			claimed, err := a.Claim(ctx, escalation.SMS, 0, now)
+			if err != nil || len(claimed) != 1 || claimed[0].IncidentID != sa.IncidentID {
+				t.Fatalf("A claims its page: %+v %v", claimed, err)
+			}
+			// The fold, while A's page is leaving.
+			if _, merged := ship(t, b, a, ib, 0); merged != 1 {
+				t.Fatalf("A folded %d", merged)
+			}
+			ship(t, a, b, ia, time.Minute)
+			if got, _ := a.Claim(ctx, escalation.SMS, 0, now); len(got) != 0 {
+				t.Fatalf("A claims the survivor's page while its own stands for it: %+v", got)
+			}
+			later := now.Add(time.Second)
+			switch how {
+			case "retry":
+				err = a.Finish(ctx, []int64{claimed[0].ID}, escalation.Outcome{Status: escalation.Queued, Error: "+CMS ERROR: 500",
+					RetryAt: later.Add(time.Hour), Timeline: "SMS failed, retrying"}, later)
+			case "give up":
+				err = a.Finish(ctx, []int64{claimed[0].ID}, escalation.Outcome{Status: escalation.Failed, Error: "+CMS ERROR: 21",
+					Timeline: "SMS failed"}, later)
+			case "modem gone":
+				err = a.Release(ctx, []int64{claimed[0].ID}, "waiting for the modem", time.Time{}, later)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.Claim(ctx, escalation.SMS, 0, later)
+			if err != nil || len(got) != 1 || !covers(got[0], sb.IncidentID) {
+				t.Fatalf("after the failed send A claims %+v (%v), want a page for the survivor #%d", got, err, sb.IncidentID)
+			}
+			if err := a.Finish(ctx, []int64{got[0].ID}, escalation.Outcome{Status: escalation.Sent, Ref: "7", Timeline: "SMS sent"}, later); err != nil {
+				t.Fatal(err)
+			}
+			// B learns it was sent and does not send it again.
+			ship(t, a, b, ia, time.Minute)
+			if err := b.SetHold(ctx, 0, later); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := b.Claim(ctx, escalation.SMS, 0, later.Add(time.Hour)); len(got) != 0 {
+				t.Fatalf("B claims %+v after A paged the survivor", got)
+			}
+		})
+	}
+}
+
+// covers reports whether n pages about incident id.
+func covers(n escalation.Notification, id int64) bool {
+	if n.IncidentID == id {
+		return true
+	}
+	for _, c := range n.Covers {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
