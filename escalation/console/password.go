@@ -42,6 +42,13 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// hashing lets one bcrypt comparison run at a time: the login limiter
+// counts failures per address only after they happen, so without it a
+// burst of concurrent guesses (32 connections per address are allowed)
+// would take every core of a Pi for as long as it lasts. A person logging
+// in waits at most a few comparisons.
+var hashing = make(chan struct{}, 1)
+
 // passwordMatches reports whether given is the password stored as secret:
 // a bcrypt hash, or (older configs, the demo) the password in plain text,
 // compared in constant time.
@@ -50,6 +57,8 @@ func passwordMatches(secret, given string) bool {
 		return false
 	}
 	if IsPasswordHash(secret) {
+		hashing <- struct{}{}
+		defer func() { <-hashing }()
 		return bcrypt.CompareHashAndPassword([]byte(secret), []byte(given)) == nil
 	}
 	return subtle.ConstantTimeCompare([]byte(secret), []byte(given)) == 1
