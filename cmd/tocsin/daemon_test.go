@@ -284,6 +284,16 @@ func (e *e2e) waitLog(from int, substr string) int {
 // waitLogWithin is waitLog with another bound than 30 s.
 func (e *e2e) waitLogWithin(from int, substr string, within time.Duration) int {
 	e.t.Helper()
+	return e.scanLog(from, within, fmt.Sprintf("a log line with %q", substr), func(line []byte) bool {
+		return bytes.Contains(line, []byte(substr))
+	})
+}
+
+// scanLog blocks until a line at or after byte offset from matches, and
+// returns the offset just past it. It reads only the lines it has not read
+// yet, so a long log (the benchmarks) costs one pass.
+func (e *e2e) scanLog(from int, within time.Duration, what string, match func(line []byte) bool) int {
+	e.t.Helper()
 	timedOut := false
 	timer := time.AfterFunc(within, func() {
 		e.logMu.Lock()
@@ -295,18 +305,20 @@ func (e *e2e) waitLogWithin(from int, substr string, within time.Duration) int {
 	e.logMu.Lock()
 	defer e.logMu.Unlock()
 	for {
-		text := e.log.String()
-		if from < len(text) {
-			if i := strings.Index(text[from:], substr); i >= 0 {
-				end := from + i + len(substr)
-				if nl := strings.IndexByte(text[end:], '\n'); nl >= 0 {
-					end += nl + 1
-				}
-				return end
+		buf := e.log.Bytes()
+		for from < len(buf) {
+			nl := bytes.IndexByte(buf[from:], '\n')
+			if nl < 0 {
+				break
+			}
+			line := buf[from : from+nl]
+			from += nl + 1
+			if match(line) {
+				return from
 			}
 		}
 		if timedOut {
-			e.t.Fatalf("daemon log has no %q after %s:\n%s", substr, within, text)
+			e.t.Fatalf("not within %s: %s; daemon log:\n%s", within, what, buf)
 		}
 		e.logCond.Wait()
 	}

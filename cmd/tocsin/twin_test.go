@@ -162,41 +162,6 @@ const (
 	logRole = `msg="cluster role"`
 )
 
-// scanLog blocks until a line at or after byte offset from matches, and
-// returns the offset just past it. It reads only the lines it has not read
-// yet, so a long log (the benchmarks) costs one pass.
-func (e *e2e) scanLog(from int, within time.Duration, what string, match func(line []byte) bool) int {
-	e.t.Helper()
-	timedOut := false
-	timer := time.AfterFunc(within, func() {
-		e.logMu.Lock()
-		timedOut = true
-		e.logMu.Unlock()
-		e.logCond.Broadcast()
-	})
-	defer timer.Stop()
-	e.logMu.Lock()
-	defer e.logMu.Unlock()
-	for {
-		buf := e.log.Bytes()
-		for from < len(buf) {
-			nl := bytes.IndexByte(buf[from:], '\n')
-			if nl < 0 {
-				break
-			}
-			line := buf[from : from+nl]
-			from += nl + 1
-			if match(line) {
-				return from
-			}
-		}
-		if timedOut {
-			e.t.Fatalf("not within %s: %s; daemon log:\n%s", within, what, buf)
-		}
-		e.logCond.Wait()
-	}
-}
-
 // waitLine blocks until one line logged at or after offset from holds all
 // of subs, and returns the offset just past it. Take from (logLen) before
 // causing the event.
