@@ -4,13 +4,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 )
 
-// The two failure shapes every network channel shares, judged once here so
-// that the e-mail, ntfy and webhook adapters' Classify functions agree.
+// The two failure shapes every network channel shares, judged once here:
+// e-mail's Classify builds on them, and ntfy and the webhooks send through
+// SendHTTP.
 
 // NetVerdict judges a transport error. It returns Wait when the other side
 // could not be reached at all (refused, unreachable, no such host, a
@@ -60,7 +64,7 @@ func HTTPVerdict(code int) Verdict {
 // HTTPSendVerdict judges one HTTP send: err is the transport's error (nil
 // when an answer came), status the answer's code. A transport error that
 // is not a network failure NetVerdict knows (a body cut short, say) is
-// retried. The HTTP channels (ntfy, webhooks) classify through it.
+// retried. SendHTTP, which ntfy and the webhooks send through, uses it.
 func HTTPSendVerdict(err error, status int) Verdict {
 	if err != nil {
 		if v, ok := NetVerdict(err); ok {
@@ -69,4 +73,24 @@ func HTTPSendVerdict(err error, status int) Verdict {
 		return Retry
 	}
 	return HTTPVerdict(status)
+}
+
+// SendHTTP sends req with client and judges the outcome: nil for a 2xx
+// answer (its body read and dropped, so the connection is reused), else a
+// DeliveryError with HTTPSendVerdict's verdict and the start of the
+// answer's body. what names the channel in the error ("ntfy", "webhook
+// line-chat").
+func SendHTTP(client *http.Client, req *http.Request, what string) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return &DeliveryError{Verdict: HTTPSendVerdict(err, 0), Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return &DeliveryError{Verdict: HTTPSendVerdict(nil, resp.StatusCode),
+		Err: fmt.Errorf("%s: %s: %s", what, resp.Status, strings.TrimSpace(string(msg)))}
 }

@@ -9,8 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -118,23 +116,5 @@ func (s *Sender) Send(ctx context.Context, m escalation.Message) error {
 	if s.cfg.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
 	}
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return &escalation.DeliveryError{Verdict: Classify(err, 0), Err: fmt.Errorf("ntfy: %w", err)}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return &escalation.DeliveryError{Verdict: Classify(nil, resp.StatusCode),
-		Err: fmt.Errorf("ntfy: %s: %s", resp.Status, strings.TrimSpace(string(msg)))}
-}
-
-// Classify says what a failed publish means: the server unreachable →
-// Wait; 429, 5xx or a connection broken mid-way → Retry; any other 4xx (a
-// bad token, a refused topic) → GiveUp.
-func Classify(err error, status int) escalation.Verdict {
-	return escalation.HTTPSendVerdict(err, status)
+	return escalation.SendHTTP(s.cfg.Client, req, "ntfy")
 }

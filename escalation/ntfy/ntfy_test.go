@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,30 +73,6 @@ func TestPriority(t *testing.T) {
 	for s, want := range map[escalation.Severity]int{escalation.SevCritical: 5, escalation.SevError: 4, escalation.SevWarning: 3, escalation.SevInfo: 2} {
 		if got := Priority(s); got != want {
 			t.Errorf("Priority(%s) = %d, want %d", s, got, want)
-		}
-	}
-}
-
-func TestClassify(t *testing.T) {
-	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-	for _, tt := range []struct {
-		name   string
-		err    error
-		status int
-		want   escalation.Verdict
-	}{
-		{"unreachable", refused, 0, escalation.Wait},
-		{"no such host", &net.DNSError{Err: "no such host", Name: "ntfy.lan"}, 0, escalation.Wait},
-		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, 0, escalation.Retry},
-		{"rate limited", nil, 429, escalation.Retry},
-		{"server error", nil, 500, escalation.Retry},
-		{"bad gateway", nil, 502, escalation.Retry},
-		{"bad token", nil, 401, escalation.GiveUp},
-		{"forbidden topic", nil, 403, escalation.GiveUp},
-		{"bad request", nil, 400, escalation.GiveUp},
-	} {
-		if got := Classify(tt.err, tt.status); got != tt.want {
-			t.Errorf("%s: Classify = %s, want %s", tt.name, got, tt.want)
 		}
 	}
 }

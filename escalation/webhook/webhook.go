@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -61,25 +60,7 @@ func (s *Sender) Send(ctx context.Context, m escalation.Message) error {
 	for k, vs := range extra {
 		req.Header[k] = vs
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return &escalation.DeliveryError{Verdict: Classify(err, 0), Err: fmt.Errorf("webhook %s: %w", wh.ID, err)}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return &escalation.DeliveryError{Verdict: Classify(nil, resp.StatusCode),
-		Err: fmt.Errorf("webhook %s: %s: %s", wh.ID, resp.Status, strings.TrimSpace(string(msg)))}
-}
-
-// Classify says what a failed post means: the endpoint unreachable →
-// Wait; 408, 429, 5xx or a connection broken mid-way → Retry; any other
-// 4xx (a wrong URL or token, a payload refused) → GiveUp.
-func Classify(err error, status int) escalation.Verdict {
-	return escalation.HTTPSendVerdict(err, status)
+	return escalation.SendHTTP(s.client, req, "webhook "+wh.ID)
 }
 
 // Payload renders m in its webhook's format and returns the body and its

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -176,29 +174,6 @@ func TestFailures(t *testing.T) {
 	m.Webhook.TemplateFile = tmpl
 	if got := escalation.VerdictOf(send(t, m, "http://"+addr)); got != escalation.GiveUp {
 		t.Errorf("broken template: %s, want give up", got)
-	}
-}
-
-func TestClassify(t *testing.T) {
-	for _, tt := range []struct {
-		name   string
-		err    error
-		status int
-		want   escalation.Verdict
-	}{
-		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, 0, escalation.Wait},
-		{"no such host", &net.DNSError{Err: "no such host", Name: "chat.lan"}, 0, escalation.Wait},
-		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, 0, escalation.Retry},
-		{"request timeout", nil, 408, escalation.Retry},
-		{"429", nil, 429, escalation.Retry},
-		{"500", nil, 500, escalation.Retry},
-		{"401", nil, 401, escalation.GiveUp},
-		{"404", nil, 404, escalation.GiveUp},
-		{"410", nil, 410, escalation.GiveUp},
-	} {
-		if got := Classify(tt.err, tt.status); got != tt.want {
-			t.Errorf("%s: Classify = %s, want %s", tt.name, got, tt.want)
-		}
 	}
 }
 
