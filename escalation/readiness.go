@@ -44,26 +44,8 @@ func CheckReadiness(p *Policy) Readiness {
 	}
 	named := map[string]bool{} // contact ids some service's levels reach
 	for _, svc := range p.Services {
-		ep, ok := p.EscalationPolicy(svc.EscalationPolicy)
-		if !ok {
-			continue
-		}
-		for _, l := range ep.Levels {
-			for _, t := range l.Notify {
-				if t.Contact != "" {
-					named[t.Contact] = true
-				}
-				if s, ok := p.Schedule(t.Schedule); ok && t.Schedule != "" {
-					for _, layer := range s.Layers {
-						for _, m := range layer.Members {
-							named[m] = true
-						}
-					}
-					for _, o := range s.Overrides {
-						named[o.Contact] = true
-					}
-				}
-			}
+		if ep, ok := p.EscalationPolicy(svc.EscalationPolicy); ok {
+			p.addLevelContacts(named, ep.Levels)
 		}
 	}
 	var r Readiness

@@ -21,23 +21,7 @@ func (p *Policy) Warnings() []ValidationError {
 
 	reached := map[string]bool{}
 	for _, e := range p.EscalationPolicies {
-		for _, l := range e.Levels {
-			for _, t := range l.Notify {
-				if t.Contact != "" {
-					reached[t.Contact] = true
-				}
-				if s, ok := p.Schedule(t.Schedule); ok && t.Schedule != "" {
-					for _, layer := range s.Layers {
-						for _, m := range layer.Members {
-							reached[m] = true
-						}
-					}
-					for _, o := range s.Overrides {
-						reached[o.Contact] = true
-					}
-				}
-			}
-		}
+		p.addLevelContacts(reached, e.Levels)
 	}
 	for i, c := range p.Contacts {
 		if !reached[c.ID] {
@@ -62,4 +46,26 @@ func (p *Policy) Warnings() []ValidationError {
 		}
 	}
 	return v.errs
+}
+
+// addLevelContacts adds to set the id of every contact levels reach:
+// named directly, or as a member or an override of a schedule they page.
+func (p *Policy) addLevelContacts(set map[string]bool, levels []Level) {
+	for _, l := range levels {
+		for _, t := range l.Notify {
+			if t.Contact != "" {
+				set[t.Contact] = true
+			}
+			if s, ok := p.Schedule(t.Schedule); ok && t.Schedule != "" {
+				for _, layer := range s.Layers {
+					for _, m := range layer.Members {
+						set[m] = true
+					}
+				}
+				for _, o := range s.Overrides {
+					set[o.Contact] = true
+				}
+			}
+		}
+	}
 }
