@@ -201,20 +201,32 @@ func (w *ChannelWorker) Run(ctx context.Context) error {
 		if busy && err == nil {
 			continue
 		}
-		wait := time.Minute
-		if t, ok, err := w.store.NextChannelRetry(ctx, w.ch); err == nil && ok {
-			wait = min(max(time.Until(t), 10*time.Millisecond), wait)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		next, ok, err := w.store.NextChannelRetry(ctx, w.ch)
+		if !IdleUntil(ctx, w.wake, next, ok && err == nil) {
 			return nil
-		case <-w.wake:
-		case <-timer.C:
 		}
-		timer.Stop()
 	}
+}
+
+// IdleUntil is how every delivery worker waits when it has nothing to
+// send now: until it is woken (the outbox changed), until next when known
+// (a retry or a pacing turn comes due: nothing else wakes it then), or
+// for a minute at most, so that a lost wake-up costs a minute, not a page.
+// It reports false when ctx ended.
+func IdleUntil(ctx context.Context, wake <-chan struct{}, next time.Time, known bool) bool {
+	wait := time.Minute
+	if known {
+		wait = min(max(time.Until(next), 10*time.Millisecond), wait)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-timer.C:
+	}
+	return true
 }
 
 // sendOne claims, sends and records one row; it reports whether there was

@@ -52,7 +52,10 @@ type Outbox interface {
 	// NoteWaiting notes on the timeline, once per message, that queued
 	// messages wait for the channel, without claiming them.
 	NoteWaiting(ctx context.Context, ch escalation.Channel, note string, now time.Time) (int, error)
+	// NextRetry is when the next SMS may leave (a retry or a person's
+	// pacing turn); NextChannelRetry when the next row of ch is ready.
 	NextRetry(ctx context.Context) (time.Time, bool, error)
+	NextChannelRetry(ctx context.Context, ch escalation.Channel) (time.Time, bool, error)
 }
 
 // Engine is what replies and delivery failures act on.
@@ -193,19 +196,10 @@ func (p *Phone) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		wait := time.Minute
-		if t, ok, err := p.outbox.NextRetry(ctx); err == nil && ok {
-			wait = min(max(time.Until(t), 10*time.Millisecond), wait)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		next, ok, err := p.outbox.NextRetry(ctx)
+		if !escalation.IdleUntil(ctx, p.wake, next, ok && err == nil) {
 			return nil
-		case <-p.wake:
-		case <-timer.C:
 		}
-		timer.Stop()
 	}
 }
 

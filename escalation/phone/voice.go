@@ -45,11 +45,11 @@ func (p *Phone) callLoop(ctx context.Context, caller Caller) {
 			}
 			continue
 		}
-		select {
-		case <-ctx.Done():
+		// A call to retry comes due with nothing to wake the loop: wait
+		// for its time, not for the next minute.
+		next, ok, err := p.outbox.NextChannelRetry(ctx, escalation.Voice)
+		if !escalation.IdleUntil(ctx, p.wakeVoice, next, ok && err == nil) {
 			return
-		case <-p.wakeVoice:
-		case <-time.After(time.Minute):
 		}
 	}
 }
