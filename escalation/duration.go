@@ -37,6 +37,19 @@ func (d Duration) String() string {
 	return td.String()
 }
 
+// Short writes the duration as people write it in a policy: "5m", not
+// "5m0s"; "1h30m", not "1h30m0s"; whole days as "3d".
+func (d Duration) Short() string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // MarshalText writes the duration as text (YAML and JSON).
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 

@@ -240,7 +240,7 @@ func (p *Policy) Validate() []ValidationError {
 			if l.After < 0 {
 				v.add(lp+".after", "must not be negative")
 			} else if j > 0 && l.After < e.Levels[j-1].After {
-				v.add(lp+".after", "levels out of order: %s comes before the previous level's %s", shortDuration(l.After), shortDuration(e.Levels[j-1].After))
+				v.add(lp+".after", "levels out of order: %s comes before the previous level's %s", l.After.Short(), e.Levels[j-1].After.Short())
 			}
 			if len(l.Notify) == 0 {
 				v.add(lp+".notify", "level %d notifies nobody", j+1)
@@ -380,16 +380,4 @@ func (v *validator) target(path string, t Target, contacts, schedules, webhooks 
 		}
 		seen[c] = true
 	}
-}
-
-// shortDuration writes d as people write it in a policy ("5m", not "5m0s").
-func shortDuration(d Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tocsin-relay/tocsin/device"
 	"github.com/tocsin-relay/tocsin/escalation"
@@ -97,7 +96,7 @@ func crossCheck(cfg *Config, cfgAt located, pol *escalation.Policy, polAt locate
 			if !fed[h.ID] {
 				out = append(out, polAt.at(fmt.Sprintf("heartbeats[%d]", i), true,
 					"heartbeat %q is fed by no mqtt.heartbeats entry in %s: unless something POSTs /api/v1/heartbeats/%s every %s, it opens an incident on %s",
-					h.ID, cfgAt.File, h.ID, shortDur(h.Interval.D()), h.Service))
+					h.ID, cfgAt.File, h.ID, h.Interval.Short(), h.Service))
 			}
 		}
 		out = append(out, zoneFindings(cfg, cfgAt, pol, polAt)...)
@@ -257,16 +256,4 @@ func known(set map[string]bool) string {
 	}
 	slices.Sort(s)
 	return "known: " + strings.Join(s, ", ")
-}
-
-// shortDur writes d as people write it in a policy ("5m", not "5m0s").
-func shortDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -56,7 +56,7 @@ func encode(v reflect.Value, flow bool) (*yaml.Node, error) {
 	case t == timeType:
 		return scalar("!!str", v.Interface().(time.Time).Format(time.RFC3339Nano)), nil
 	case t == durationType:
-		return scalar("!!str", shortDuration(v.Interface().(escalation.Duration))), nil
+		return scalar("!!str", v.Interface().(escalation.Duration).Short()), nil
 	case t.Kind() == reflect.String:
 		n := scalar("!!str", v.String())
 		if needsQuotes(n.Value) {
@@ -130,16 +130,4 @@ func needsQuotes(s string) bool {
 	}
 	c := n.Content[0]
 	return c.Kind != yaml.ScalarNode || c.ShortTag() != "!!str" || c.Value != s || c.Style != 0
-}
-
-// shortDuration writes d as people write it ("5m", not "5m0s").
-func shortDuration(d escalation.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
