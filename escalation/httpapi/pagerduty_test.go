@@ -385,25 +385,12 @@ func intakeServer(t testing.TB) (*httptest.Server, *escalation.Engine) {
 // post sends body and decodes the JSON answer into a map.
 func post(t testing.TB, url, token string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, raw := doRequest(t, http.MethodPost, url, token, body)
 	var m map[string]any
-	raw, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("answer %d is not a JSON object: %q", resp.StatusCode, raw)
+		t.Fatalf("answer %d is not a JSON object: %q", code, raw)
 	}
-	return resp.StatusCode, m
+	return code, m
 }
 
 func incidentByKey(t testing.TB, eng *escalation.Engine, key string) []escalation.Incident {

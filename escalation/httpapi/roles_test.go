@@ -89,7 +89,7 @@ func rolesServer(t *testing.T) (*Server, *httptest.Server, *escalation.Engine, *
 	return srv, ts, eng, fx
 }
 
-func doRequest(t *testing.T, method, url, token string, body []byte) (int, []byte) {
+func doRequest(t testing.TB, method, url, token string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
