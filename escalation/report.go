@@ -213,19 +213,6 @@ func (b *ReportBuilder) Report() Report {
 	return r
 }
 
-// BuildReport computes the report from incidents (drills already left out
-// by the caller) and the pages people received, through a ReportBuilder.
-func BuildReport(since, until time.Time, incs []Incident, pages []PageRecord, zone func(contact string) *time.Location) Report {
-	b := NewReportBuilder(since, until, zone)
-	for _, inc := range incs {
-		b.AddIncident(inc.Service, inc.CreatedAt, inc.AcknowledgedAt, inc.ResolvedAt)
-	}
-	for _, p := range pages {
-		b.AddPage(p)
-	}
-	return b.Report()
-}
-
 // ContactZones maps each contact to the time zone its hours are judged
 // in: the zone of the first schedule that has the contact as a member or
 // override, else the policy's settings.time_zone, else UTC. Unknown zone

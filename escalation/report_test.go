@@ -76,7 +76,7 @@ func TestPercentilesOf(t *testing.T) {
 	}
 }
 
-func TestBuildReportPeopleOrderAndZones(t *testing.T) {
+func TestReportPeopleOrderAndZones(t *testing.T) {
 	p := &escalation.Policy{
 		Schedules: []escalation.Schedule{{ID: "s", TimeZone: "America/New_York",
 			Layers: []escalation.Layer{{Members: []string{"ny"}}}}},
@@ -89,7 +89,11 @@ func TestBuildReportPeopleOrderAndZones(t *testing.T) {
 		{ContactID: "ny", Channel: escalation.SMS, At: at.Add(time.Hour)},
 		{ContactID: "tokyo", Channel: escalation.SMS, At: at},
 	}
-	r := escalation.BuildReport(at.Add(-time.Hour), at.Add(time.Hour), nil, pages, escalation.ContactZones(p))
+	b := escalation.NewReportBuilder(at.Add(-time.Hour), at.Add(time.Hour), escalation.ContactZones(p))
+	for _, pg := range pages {
+		b.AddPage(pg)
+	}
+	r := b.Report()
 	want := []escalation.PersonReport{
 		{Contact: "tokyo", TimeZone: "Asia/Tokyo", Pages: 1, Sleep: 1},
 		{Contact: "ny", TimeZone: "America/New_York", Pages: 2, Business: 2},
