@@ -304,7 +304,7 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 		if w.ja {
 			kind, detail = w.words().Timeline(e, pol, now, loc)
 		}
-		fmt.Fprintf(out, "  %s  %s %s\n", clock(e.At, loc), w.pad(kind, 12), detail)
+		fmt.Fprintf(out, "  %s  %s %s\n", clock(e.At, loc), pad(kind, 12), detail)
 	}
 	if len(inc.Notifications) > 0 {
 		fmt.Fprintln(out, w.Notifications)
@@ -322,7 +322,7 @@ func cmdShow(ctx context.Context, args []string, out io.Writer) error {
 		if w.ja {
 			state, channel = w.words().Page(n), w.words().Channel(n.Channel)
 		}
-		fmt.Fprintf(out, "  %s  %s %s "+w.PageLevel+"  %s\n", clock(n.UpdatedAt, loc), w.pad(channel, 6), w.pad(who, 10), n.Level, state)
+		fmt.Fprintf(out, "  %s  %s %s "+w.PageLevel+"  %s\n", clock(n.UpdatedAt, loc), pad(channel, 6), pad(who, 10), n.Level, state)
 	}
 	return nil
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation/console"
@@ -168,26 +166,14 @@ func (w outputWords) age(d time.Duration) string {
 	return w.words().Age(d)
 }
 
-// table returns where a command writes tab-separated rows: text/tabwriter
-// in English as always, and under a Japanese locale a writer that counts
-// kana and kanji as two columns, so the Japanese headers line up too.
+// table returns where a command writes tab-separated rows: a writer that
+// counts kana and kanji as two columns, so Japanese headers and Japanese
+// data (a summary, a name) line up in either language.
 func (w outputWords) table(out io.Writer) interface {
 	io.Writer
 	Flush() error
 } {
-	if !w.ja {
-		return tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	}
 	return &wideTable{out: out}
-}
-
-// pad fills s with spaces to n columns: of display width in Japanese, as
-// fmt's %-*s (runes) in English.
-func (w outputWords) pad(s string, n int) string {
-	if !w.ja {
-		return fmt.Sprintf("%-*s", n, s)
-	}
-	return pad(s, n)
 }
 
 // pad fills s with spaces to n columns of display width.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/tocsin-relay/tocsin/escalation"
@@ -255,11 +256,22 @@ func TestWideTableAligns(t *testing.T) {
 	wt := &wideTable{out: &ours}
 	io.WriteString(wt, rows)
 	wt.Flush()
-	tw = outputEn.table(&theirs)
-	io.WriteString(tw, rows)
-	tw.Flush()
+	tabw := tabwriter.NewWriter(&theirs, 0, 4, 2, ' ', 0)
+	io.WriteString(tabw, rows)
+	tabw.Flush()
 	if ours.String() != theirs.String() {
 		t.Errorf("wideTable wrote\n%s\ntabwriter\n%s", ours.String(), theirs.String())
+	}
+	// English tables line Japanese data up too (a summary written in
+	// Japanese), where tabwriter, counting characters, would not.
+	b.Reset()
+	tw = outputEn.table(&b)
+	fmt.Fprintln(tw, "SERVICE\tSUMMARY\tAGE")
+	fmt.Fprintln(tw, "press\t油圧低下\t3m")
+	fmt.Fprintln(tw, "paint\tjam\t1h")
+	tw.Flush()
+	if want := "SERVICE  SUMMARY   AGE\npress    油圧低下  3m\npaint    jam       1h\n"; b.String() != want {
+		t.Errorf("English table with Japanese data:\n%s\nwant\n%s", b.String(), want)
 	}
 }
 

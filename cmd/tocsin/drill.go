@@ -46,7 +46,7 @@ func cmdDrill(ctx context.Context, args []string, out io.Writer) error {
 		p.zone = policyZone(p.pol)
 	}
 	fmt.Fprintf(out, p.w.DrillHead+"\n", inc.ID, inc.Service)
-	fmt.Fprintf(out, "  %s %8s\n", p.w.pad(p.w.DrillAccepted, 20), fmtElapsed(time.Since(start)))
+	fmt.Fprintf(out, "  %s %8s\n", pad(p.w.DrillAccepted, 20), fmtElapsed(time.Since(start)))
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -91,7 +91,7 @@ type drillProgress struct {
 func (p *drillProgress) update(inc escalation.Incident) []string {
 	var lines []string
 	step := func(name string, at time.Time, detail string) {
-		lines = append(lines, fmt.Sprintf("  %s %8s  %s", p.w.pad(name, 20), fmtElapsed(at.Sub(inc.CreatedAt)), detail))
+		lines = append(lines, fmt.Sprintf("  %s %8s  %s", pad(name, 20), fmtElapsed(at.Sub(inc.CreatedAt)), detail))
 	}
 	detail := func(e escalation.TimelineEntry) string {
 		if !p.w.ja {
