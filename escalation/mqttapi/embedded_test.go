@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/tocsin-relay/tocsin/internal/needs"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,13 +97,22 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 	if err := b.srv.AddHook(gone, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The session must come back only after the broker has queued every
+	// message for it: mochi acknowledges a publish before it routes it, so
+	// the PLC's last PUBACK does not mean the last alarm is queued, and a
+	// session taken over meanwhile misses it (the broker's race, not the
+	// one this test is about).
+	const n = 10_000
+	routed := &published{n: n, done: make(chan struct{})}
+	if err := b.srv.AddHook(routed, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu   sync.Mutex
 		seen = map[string]bool{}
 		all  = make(chan struct{})
 	)
-	const n = 10_000
 	session := func() mqtt.Client {
 		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("tocsin").SetCleanSession(false).
 			SetAutoReconnect(false).SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
@@ -140,6 +151,11 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 	if !last.WaitTimeout(time.Minute) || last.Error() != nil {
 		t.Fatalf("publish: %v", last.Error())
 	}
+	select {
+	case <-routed.done:
+	case <-time.After(time.Minute):
+		t.Fatal("the broker never routed every alarm")
+	}
 
 	back := session()
 	defer back.Disconnect(100)
@@ -148,8 +164,14 @@ func TestEmbeddedBrokerHoldsTocsinsQueue(t *testing.T) {
 	case <-time.After(time.Minute):
 		mu.Lock()
 		got := len(seen)
+		var missing []string
+		for i := range n {
+			if p := fmt.Sprintf(`{"summary":"alarm %d"}`, i); !seen[p] && len(missing) < 5 {
+				missing = append(missing, p)
+			}
+		}
 		mu.Unlock()
-		t.Fatalf("the session got %d of %d queued alarms", got, n)
+		t.Fatalf("the session got %d of %d queued alarms; missing %v", got, n, missing)
 	}
 }
 
@@ -168,5 +190,24 @@ func (h *disconnects) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
 	select {
 	case h.ch <- cl.ID:
 	default:
+	}
+}
+
+// published tells the test when the broker has routed n messages from
+// the plc client to their subscribers (OnPublished runs after routing).
+type published struct {
+	mochi.HookBase
+	n    int
+	seen atomic.Int64
+	done chan struct{}
+}
+
+func (h *published) ID() string { return "test-published" }
+
+func (h *published) Provides(b byte) bool { return b == mochi.OnPublished }
+
+func (h *published) OnPublished(cl *mochi.Client, _ packets.Packet) {
+	if cl.ID == "plc" && h.seen.Add(1) == int64(h.n) {
+		close(h.done)
 	}
 }
